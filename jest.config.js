@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+// eslint-disable-next-line no-undef
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // Type-checking is `npm run typecheck`'s job; here ts-jest only transpiles, which keeps the suite fast.
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  testTimeout: 20000,
+};

@@ -1,0 +1,120 @@
+/**
+ * Every error a client sees is in OpenAI's shape, `{"error":{"message","type","param","code"}}`, because that is
+ * what the OpenAI SDKs and web UIs parse. Azure's own error bodies are converted here, keeping their `code`,
+ * `innererror` and content-filter details.
+ */
+
+export interface OpenAIErrorFields {
+  message: string;
+  type?: string | null;
+  param?: string | null;
+  code?: string | null;
+}
+
+export interface OpenAIErrorBody {
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | null;
+    [extra: string]: unknown;
+  };
+}
+
+/** OpenAI's `type` for a status, used when the upstream gave none. */
+export function errorTypeForStatus(status: number): string {
+  if (status === 401) return 'invalid_request_error';
+  if (status === 403) return 'permission_error';
+  if (status === 429) return 'requests';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+export function openAIErrorBody(status: number, fields: OpenAIErrorFields): OpenAIErrorBody {
+  return {
+    error: {
+      message: fields.message,
+      type: fields.type ?? errorTypeForStatus(status),
+      param: fields.param ?? null,
+      code: fields.code ?? null,
+    },
+  };
+}
+
+/** What the Headers constructor accepts (not a global type without the DOM library). */
+export type HeadersInit = ConstructorParameters<typeof Headers>[0];
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+
+/** A Response carrying an OpenAI-shaped error. */
+export function openAIError(status: number, fields: OpenAIErrorFields, headers?: HeadersInit): Response {
+  const responseHeaders = new Headers(headers);
+  for (const [name, value] of Object.entries(JSON_HEADERS)) responseHeaders.set(name, value);
+  return new Response(JSON.stringify(openAIErrorBody(status, fields)), { status, headers: responseHeaders });
+}
+
+/** A JSON Response, for the proxy's own answers (model lists, mocks). */
+export function jsonResponse(status: number, body: unknown, headers?: HeadersInit): Response {
+  const responseHeaders = new Headers(headers);
+  responseHeaders.set('content-type', JSON_HEADERS['content-type']);
+  return new Response(JSON.stringify(body), { status, headers: responseHeaders });
+}
+
+/** An error the core throws to answer a request early; the dispatcher turns it into an OpenAI error Response. */
+export class ProxyError extends Error {
+  override readonly name = 'ProxyError';
+  constructor(
+    readonly status: number,
+    readonly fields: OpenAIErrorFields,
+    readonly headers?: HeadersInit,
+  ) {
+    super(fields.message);
+  }
+
+  toResponse(): Response {
+    return openAIError(this.status, this.fields, this.headers);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringOrNull(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return null;
+}
+
+/**
+ * Converts an Azure OpenAI error body to OpenAI's shape. Azure answers `{"error":{"code","message",...}}`
+ * (with `innererror` for content filtering), while API Management in front of it sometimes answers
+ * `{"statusCode":429,"message":"..."}`; anything else (an HTML gateway page) is summarised, never passed on.
+ */
+export function convertAzureError(status: number, bodyText: string): OpenAIErrorBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bodyText);
+  } catch {
+    parsed = undefined;
+  }
+  if (isRecord(parsed) && isRecord(parsed.error)) {
+    const { message, type, param, code, ...rest } = parsed.error;
+    return {
+      error: {
+        message: typeof message === 'string' && message !== '' ? message : `Azure OpenAI answered HTTP ${status}`,
+        type: typeof type === 'string' && type !== '' ? type : errorTypeForStatus(status),
+        param: stringOrNull(param),
+        code: stringOrNull(code),
+        ...rest,
+      },
+    };
+  }
+  if (isRecord(parsed) && typeof parsed.message === 'string') {
+    return openAIErrorBody(status, { message: parsed.message, code: stringOrNull(parsed.statusCode) ?? String(status) });
+  }
+  return openAIErrorBody(status, {
+    message: `Azure OpenAI answered HTTP ${status} with a body that is not an error object`,
+    code: String(status),
+  });
+}

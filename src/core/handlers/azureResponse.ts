@@ -1,0 +1,53 @@
+/**
+ * Relaying an Azure OpenAI response to an OpenAI client: status and useful headers kept, errors converted to
+ * OpenAI's shape, bodies streamed through without buffering.
+ */
+import { convertAzureError, jsonResponse } from '../errors';
+import { createStreamCompatTransform } from '../streamCompat';
+import { azureResponseHeaders } from '../upstream';
+
+/** Error bodies are small; a larger one is cut rather than held whole. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export interface RelayOptions {
+  /** Drop Azure's prompt-filter-only chunks from event streams (AZURE_OPENAI_STREAM_COMPAT). */
+  streamCompat: boolean;
+}
+
+async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
+  if (body === null) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    if (total >= limit) {
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return Buffer.concat(chunks, total).subarray(0, limit).toString('utf8');
+}
+
+export function isEventStream(headers: Headers): boolean {
+  return headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
+}
+
+export async function relayAzureResponse(upstream: Response, options: RelayOptions): Promise<Response> {
+  const headers = azureResponseHeaders(upstream.headers);
+  if (upstream.status >= 400) {
+    const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
+    return jsonResponse(upstream.status, convertAzureError(upstream.status, text), headers);
+  }
+  if (upstream.body !== null && isEventStream(upstream.headers)) {
+    // Intermediaries (and the Functions front end) must not hold events back.
+    headers.set('cache-control', 'no-cache, no-transform');
+    headers.set('x-accel-buffering', 'no');
+    const body = options.streamCompat ? upstream.body.pipeThrough(createStreamCompatTransform()) : upstream.body;
+    return new Response(body, { status: upstream.status, headers });
+  }
+  return new Response(upstream.body, { status: upstream.status, headers });
+}

@@ -1,0 +1,94 @@
+/**
+ * Reading and checking a JSON request body at the edge: size limit, content type, well-formed JSON, a string
+ * `model`. The bytes are kept as sent, so the upstream gets exactly what the client wrote (no re-serialising).
+ */
+import { ProxyError } from './errors';
+
+export interface JsonRequestBody {
+  /** The body exactly as the client sent it. */
+  bytes: Uint8Array;
+  /** The parsed body, for the few fields the proxy reads. */
+  json: Record<string, unknown>;
+}
+
+function tooLarge(limit: number): ProxyError {
+  return new ProxyError(400, {
+    message: `The request body is larger than this proxy's limit of ${limit} bytes (PROXY_MAX_BODY_BYTES).`,
+    code: 'request_too_large',
+  });
+}
+
+/**
+ * Reads a body up to `limit` bytes; a larger one is refused without reading the rest (by its Content-Length
+ * when given, else as soon as the count passes the limit).
+ */
+export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await request.body?.cancel().catch(() => undefined);
+    throw tooLarge(limit);
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, total);
+}
+
+/** A missing content type is taken as JSON (curl users forget it); any other non-JSON type is refused. */
+function assertJsonContentType(headers: Headers): void {
+  const contentType = headers.get('content-type');
+  if (contentType === null) return;
+  const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return;
+  throw new ProxyError(400, {
+    message: `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`,
+    code: 'unsupported_content_type',
+  });
+}
+
+export async function readJsonBody(request: Request, limit: number): Promise<JsonRequestBody> {
+  assertJsonContentType(request.headers);
+  const bytes = await readBodyWithLimit(request, limit);
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    throw new ProxyError(400, {
+      message:
+        'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, ' +
+        'but what was sent was not valid JSON.',
+      code: 'invalid_json',
+    });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ProxyError(400, { message: 'The request body must be a JSON object.', code: 'invalid_json' });
+  }
+  return { bytes, json: json as Record<string, unknown> };
+}
+
+/** The body's `model`, which must be a non-empty string. */
+export function requireModel(json: Record<string, unknown>): string {
+  const model = json.model;
+  if (model === undefined || model === null) {
+    throw new ProxyError(400, { message: 'You must provide a model parameter.', param: 'model', code: 'missing_required_parameter' });
+  }
+  if (typeof model !== 'string' || model.trim() === '') {
+    throw new ProxyError(400, {
+      message: `Invalid type for 'model': expected a non-empty string, but got ${JSON.stringify(model)}.`,
+      param: 'model',
+      code: 'invalid_type',
+    });
+  }
+  return model;
+}

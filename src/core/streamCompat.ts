@@ -1,0 +1,98 @@
+/**
+ * Azure's chat streams differ from OpenAI's in two kinds of chunk that several ChatGPT-style web UIs crash on
+ * (they read `choices[0].delta.content` unguarded):
+ *  - the first chunk, `"choices":[]` with only `prompt_filter_results`;
+ *  - with the asynchronous content filter, chunks whose choices carry no `delta`, only
+ *    `content_filter_results` / `content_filter_offsets`.
+ * This transform drops those events and passes every other byte through unchanged, event by event, as soon as
+ * each event is complete. The final usage chunk (`"choices":[]` with `usage`) is kept: clients asked for it.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Keys that a filter-only choice may have; any other key (delta, text, logprobs...) makes it real content. */
+const FILTER_ONLY_CHOICE_KEYS = new Set(['index', 'content_filter_results', 'content_filter_offsets', 'finish_reason']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isFilterOnlyChoice(choice: unknown): boolean {
+  if (!isRecord(choice)) return false;
+  if (choice.finish_reason !== undefined && choice.finish_reason !== null) return false;
+  return Object.keys(choice).every((key) => FILTER_ONLY_CHOICE_KEYS.has(key));
+}
+
+/** Whether one SSE `data:` payload is an Azure-only content-filter chunk. */
+export function isFilterOnlyChunk(data: string): boolean {
+  // Cheap checks first: ordinary content chunks carry "delta" (chat) or "text" (completions).
+  if (!data.includes('"choices"')) return false;
+  if (data.includes('"delta"') || data.includes('"text"')) return false;
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    return false;
+  }
+  if (!isRecord(chunk) || !Array.isArray(chunk.choices)) return false;
+  if (chunk.choices.length === 0) return chunk.usage === undefined || chunk.usage === null;
+  return chunk.choices.every(isFilterOnlyChoice);
+}
+
+const decoder = new TextDecoder();
+
+function eventData(event: Uint8Array): string {
+  const text = decoder.decode(event);
+  let data = '';
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith('data:')) data += (data === '' ? '' : '\n') + line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5);
+  }
+  return data;
+}
+
+/** The index just past the first blank line (LF LF, or LF CR LF) at or after `from`, or -1. */
+function endOfEvent(buffer: Uint8Array, from: number): number {
+  for (let i = Math.max(from, 1); i < buffer.length; i++) {
+    if (buffer[i] !== LF) continue;
+    if (buffer[i - 1] === LF) return i + 1;
+    if (buffer[i - 1] === CR && i >= 2 && buffer[i - 2] === LF) return i + 1;
+  }
+  return -1;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a, 0);
+  joined.set(b, a.length);
+  return joined;
+}
+
+export function createStreamCompatTransform(): TransformStream<Uint8Array, Uint8Array> {
+  let pending: Uint8Array = new Uint8Array(0);
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      // Resume the search one byte back, so a blank line split across two network chunks is still found.
+      const resumeAt = Math.max(pending.length - 2, 0);
+      const buffer = concat(pending, chunk);
+      let start = 0;
+      let keepFrom = 0;
+      let end = endOfEvent(buffer, resumeAt);
+      while (end >= 0) {
+        const event = buffer.subarray(start, end);
+        if (isFilterOnlyChunk(eventData(event))) {
+          if (start > keepFrom) controller.enqueue(buffer.slice(keepFrom, start));
+          keepFrom = end;
+        }
+        start = end;
+        end = endOfEvent(buffer, start + 1);
+      }
+      if (start > keepFrom) controller.enqueue(buffer.slice(keepFrom, start));
+      pending = buffer.slice(start);
+    },
+    flush(controller) {
+      if (pending.length > 0) controller.enqueue(pending);
+    },
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * The upstream HTTP call and the headers that cross the proxy in each direction.
+ *
+ * One keep-alive connection pool (undici Agent) is shared by every request of an instance. Network failures
+ * become OpenAI-shaped 502/504 errors that name the cause but never the credential.
+ */
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import { ProxyError } from './errors';
+
+export interface UpstreamRequest {
+  url: string;
+  method: string;
+  headers: Headers;
+  body?: Uint8Array | ReadableStream<Uint8Array> | null;
+  signal?: AbortSignal;
+}
+
+export interface UpstreamClientOptions {
+  /** How long to wait for the response headers, ms. Long non-streaming completions take minutes. */
+  headersTimeoutMs?: number;
+  /** Longest silence between two body chunks, ms. */
+  bodyTimeoutMs?: number;
+}
+
+export type UpstreamFetch = (request: UpstreamRequest) => Promise<Response>;
+
+/** Hop-by-hop and per-connection headers, never forwarded in either direction (RFC 9110 7.6.1). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+/**
+ * Client headers that mean something to Azure OpenAI. An allow-list, so that browser cookies, origins and the
+ * client's credential never leave for Azure by accident.
+ */
+const AZURE_REQUEST_HEADERS = new Set([
+  'content-type',
+  'accept',
+  'user-agent',
+  'openai-beta',
+  'traceparent',
+  'tracestate',
+  'x-ms-client-request-id',
+]);
+
+/** Azure response headers that clients use: retry hints, rate-limit budgets and request ids for support. */
+const AZURE_RESPONSE_HEADERS = new Set([
+  'content-type',
+  'content-disposition',
+  'retry-after',
+  'retry-after-ms',
+  'x-should-retry',
+  'apim-request-id',
+  'x-request-id',
+  'x-ms-request-id',
+  'x-ms-client-request-id',
+  'x-ms-region',
+  'openai-processing-ms',
+]);
+
+export function azureRequestHeaders(incoming: Headers, apiKey: string): Headers {
+  const headers = new Headers();
+  for (const [name, value] of incoming) {
+    if (AZURE_REQUEST_HEADERS.has(name)) headers.set(name, value);
+  }
+  headers.set('api-key', apiKey);
+  // Bodies are passed through as bytes; a compressed answer would need decoding to stay truthful.
+  headers.set('accept-encoding', 'identity');
+  return headers;
+}
+
+export function azureResponseHeaders(upstream: Headers): Headers {
+  const headers = new Headers();
+  for (const [name, value] of upstream) {
+    if (AZURE_RESPONSE_HEADERS.has(name) || name.startsWith('x-ratelimit-')) headers.set(name, value);
+  }
+  return headers;
+}
+
+/** For the plain forward proxy (`AZURE_OPENAI_PROXY_MODE=openai`): everything but hop-by-hop headers. */
+export function forwardedHeaders(incoming: Headers, drop: ReadonlySet<string> = new Set()): Headers {
+  const headers = new Headers();
+  for (const [name, value] of incoming) {
+    if (!HOP_BY_HOP.has(name) && !drop.has(name)) headers.set(name, value);
+  }
+  return headers;
+}
+
+interface NetworkErrorCause {
+  code?: string;
+  name?: string;
+}
+
+function causeOf(error: unknown): NetworkErrorCause {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return typeof cause === 'object' && cause !== null ? cause : {};
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT']);
+
+/** A network failure as the OpenAI-shaped error the client sees. */
+export function upstreamFailure(error: unknown, target: string): ProxyError {
+  const cause = causeOf(error);
+  const code = cause.code ?? (error as NetworkErrorCause | undefined)?.code;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new ProxyError(504, {
+      message: `The upstream (${target}) did not answer in time (${code}).`,
+      type: 'server_error',
+      code: 'upstream_timeout',
+    });
+  }
+  return new ProxyError(502, {
+    message: `The proxy could not reach the upstream (${target})${code === undefined ? '' : `: ${code}`}.`,
+    type: 'server_error',
+    code: 'upstream_unreachable',
+  });
+}
+
+export function isAbortError(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'AbortError';
+}
+
+export function createUpstreamFetch(options: UpstreamClientOptions = {}): UpstreamFetch {
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    headersTimeout: options.headersTimeoutMs ?? 10 * 60_000,
+    bodyTimeout: options.bodyTimeoutMs ?? 5 * 60_000,
+  });
+  return async (request) => {
+    const init: UndiciRequestInit = {
+      method: request.method,
+      // The global Headers and undici's are the same class at run time, declared twice.
+      headers: request.headers as unknown as UndiciRequestInit['headers'],
+      body: request.body ?? null,
+      signal: request.signal ?? null,
+      dispatcher,
+      redirect: 'manual',
+      ...(request.body instanceof ReadableStream && { duplex: 'half' as const }),
+    };
+    try {
+      return await undiciFetch(request.url, init);
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      throw upstreamFailure(error, new URL(request.url).host);
+    }
+  };
+}
