@@ -6,7 +6,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type-checking is `npm run typecheck`'s job; here ts-jest only transpiles, which keeps the suite fast.
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.json' }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   testTimeout: 20000,
 };

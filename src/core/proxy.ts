@@ -8,6 +8,7 @@ import type { ProxyServices, RequestContext } from './context';
 import { addCorsHeaders, preflightResponse } from './cors';
 import { openAIError, ProxyError } from './errors';
 import { openaiForward } from './handlers/openaiForward';
+import { observeBody, type BodyOutcome } from './observeBody';
 import { consoleLogger, type Logger } from './logger';
 import { ROUTE_TABLE, type RouteDefinition } from './routes';
 import { Router } from './router';
@@ -57,14 +58,25 @@ export class Proxy {
       response = errorResponse(error, request, services.logger);
     }
     addCorsHeaders(response.headers, this.config.corsAllowOrigin);
-    services.logger.info('request', {
-      method: request.method,
-      path: url.pathname,
-      status: request.signal.aborted ? CLIENT_CLOSED : response.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      ...logFields,
-    });
-    return response;
+    const headersMs = elapsedMs(started);
+    const log = (outcome: BodyOutcome | 'no-body'): void => {
+      const closedByClient = outcome === 'cancelled' || request.signal.aborted;
+      services.logger.info('request', {
+        method: request.method,
+        path: url.pathname,
+        status: closedByClient ? CLIENT_CLOSED : response.status,
+        ms: elapsedMs(started),
+        ttfb_ms: headersMs,
+        ...(outcome === 'error' && !closedByClient && { body: 'failed' }),
+        ...logFields,
+      });
+    };
+    if (response.body === null) {
+      log('no-body');
+      return response;
+    }
+    // The line is written when the body ends, so a stream's time and outcome are its own, not its headers'.
+    return new Response(observeBody(response.body, log), { status: response.status, headers: response.headers });
   }
 
   async #dispatch(
@@ -105,16 +117,17 @@ export class Proxy {
   }
 }
 
+function elapsedMs(since: number): number {
+  return Math.round((performance.now() - since) * 10) / 10;
+}
+
 function errorResponse(error: unknown, request: Request, logger: Logger): Response {
   if (error instanceof ProxyError) return error.toResponse();
   if (isAbortError(error) && request.signal.aborted) {
     return openAIError(CLIENT_CLOSED, { message: 'The client closed the request.', code: 'client_closed_request' });
   }
-  // Unexpected: log the kind, not the details (which may quote request data), and answer without internals.
-  logger.error('unhandled error', {
-    error: error instanceof Error ? error.name : typeof error,
-    reason: error instanceof Error ? error.message.slice(0, 200) : undefined,
-  });
+  // Unexpected: log the kind only, since a message may quote request data, and answer without internals.
+  logger.error('unhandled error', { error: error instanceof Error ? error.name : typeof error });
   return openAIError(500, { message: 'The proxy failed to handle this request.', type: 'server_error', code: 'proxy_error' });
 }
 

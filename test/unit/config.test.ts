@@ -1,0 +1,80 @@
+import { ConfigError, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, loadConfig } from '../../src/core/config';
+
+const endpoint = { AZURE_OPENAI_ENDPOINT: 'https://my-resource.openai.azure.com/' };
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has defaults for everything but the endpoint', () => {
+    const config = loadConfig(endpoint);
+    expect(config.mode).toBe('azure');
+    expect(config.azure.endpoint).toBe('https://my-resource.openai.azure.com');
+    expect(config.azure.apiVersion).toBe(DEFAULT_API_VERSION);
+    expect(config.azure.apiVersion).toBe('2024-10-21');
+    expect(config.azure.fixedApiKey).toBeUndefined();
+    expect(config.azure.modelMap.size).toBe(0);
+    expect(config.streamCompat).toBe(true);
+    expect(config.maxBodyBytes).toBe(DEFAULT_MAX_BODY_BYTES);
+    expect(config.maxBodyBytes).toBe(25 * 1024 * 1024);
+    expect(config.openai.baseUrl).toBe('https://api.openai.com');
+    expect(config.corsAllowOrigin).toBe('*');
+  });
+
+  it.each(['AZURE_OPENAI_API_VERSION', 'AZURE_OPENAI_APIVERSION', 'AZURE_OPENAI_API_VER'])('accepts the api-version as %s', (name) => {
+    expect(loadConfig({ ...endpoint, [name]: '2025-04-01-preview' }).azure.apiVersion).toBe('2025-04-01-preview');
+  });
+
+  it('prefers the new api-version name over the old aliases', () => {
+    const config = loadConfig({ ...endpoint, AZURE_OPENAI_API_VERSION: '2024-06-01', AZURE_OPENAI_APIVERSION: '2023-05-15' });
+    expect(config.azure.apiVersion).toBe('2024-06-01');
+  });
+
+  it('requires the endpoint in azure mode only', () => {
+    expect(problemsOf({})).toEqual(['AZURE_OPENAI_ENDPOINT: required, e.g. https://my-resource.openai.azure.com']);
+    expect(loadConfig({ AZURE_OPENAI_PROXY_MODE: 'openai' }).mode).toBe('openai');
+  });
+
+  it('reports every bad setting at once, by name', () => {
+    const problems = problemsOf({
+      AZURE_OPENAI_ENDPOINT: 'my-resource',
+      AZURE_OPENAI_APIVERSION: 'latest',
+      AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o',
+      AZURE_OPENAI_STREAM_COMPAT: 'maybe',
+      PROXY_MAX_BODY_BYTES: '-5',
+      AZURE_OPENAI_PROXY_MODE: 'both',
+    });
+    expect(problems).toHaveLength(6);
+    for (const name of ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_APIVERSION', 'AZURE_OPENAI_MODEL_MAPPER: entry 1 "gpt-4o"', 'AZURE_OPENAI_STREAM_COMPAT', 'PROXY_MAX_BODY_BYTES', 'AZURE_OPENAI_PROXY_MODE']) {
+      expect(problems.some((p) => p.startsWith(name))).toBe(true);
+    }
+  });
+
+  it('refuses a held Azure key without client keys, unless anonymous use is explicit', () => {
+    const problems = problemsOf({ ...endpoint, AZURE_OPENAI_TOKEN: 'azure-secret' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/PROXY_API_KEYS/);
+    expect(problems[0]).not.toContain('azure-secret');
+    expect(loadConfig({ ...endpoint, AZURE_OPENAI_TOKEN: 'k', PROXY_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
+    const config = loadConfig({ ...endpoint, AZURE_OPENAI_TOKEN: 'k', PROXY_API_KEYS: ' a , b ,,' });
+    expect(config.clientKeys).toEqual(['a', 'b']);
+    expect(config.azure.fixedApiKey).toBe('k');
+  });
+
+  it('accepts AZURE_OPENAI_API_KEY as the held key', () => {
+    expect(loadConfig({ ...endpoint, AZURE_OPENAI_API_KEY: 'k', PROXY_API_KEYS: 'c' }).azure.fixedApiKey).toBe('k');
+  });
+
+  it('parses booleans and the mapper', () => {
+    const config = loadConfig({ ...endpoint, AZURE_OPENAI_STREAM_COMPAT: 'OFF', AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=prod' });
+    expect(config.streamCompat).toBe(false);
+    expect(config.azure.modelMap.explicit('gpt-4o')).toBe('prod');
+  });
+});

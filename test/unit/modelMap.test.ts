@@ -1,0 +1,52 @@
+import { ModelMap, ModelMapSyntaxError, parseModelMapper } from '../../src/core/modelMap';
+
+describe('parseModelMapper', () => {
+  it('reads model=deployment pairs, ignoring blanks and empty entries', () => {
+    const map = parseModelMapper(' gpt-4o = prod-gpt4o ,gpt-4=gpt4-32k,, ');
+    expect(map.models).toEqual(['gpt-4o', 'gpt-4']);
+    expect(map.explicit('gpt-4o')).toBe('prod-gpt4o');
+    expect(map.explicit('gpt-4')).toBe('gpt4-32k');
+  });
+
+  it.each([
+    ['gpt-4o', 'entry 1 "gpt-4o" is not of the form model=deployment'],
+    ['a=b,c', 'entry 2 "c" is not of the form model=deployment'],
+    ['a=b=c', 'entry 1 "a=b=c" is not of the form model=deployment'],
+    ['=dep', 'entry 1 "=dep" has an empty model name'],
+    ['gpt-4o=my/deployment', 'entry 1 "gpt-4o=my/deployment" names deployment "my/deployment"'],
+    ['gpt-4o=a,gpt-4o=b', 'entry 2 "gpt-4o=b" maps "gpt-4o" again'],
+  ])('rejects %j naming the bad entry', (text, message) => {
+    expect(() => parseModelMapper(text)).toThrow(ModelMapSyntaxError);
+    expect(() => parseModelMapper(text)).toThrow(`AZURE_OPENAI_MODEL_MAPPER: ${message}`);
+  });
+
+  it('accepts the same mapping twice', () => {
+    expect(parseModelMapper('a=b,a=b').explicit('a')).toBe('b');
+  });
+});
+
+describe('ModelMap.resolve', () => {
+  const map = parseModelMapper('gpt-4o=prod-gpt4o,gpt-3.5-turbo=my-turbo');
+
+  it('prefers an explicit entry, even over a built-in rename', () => {
+    expect(map.resolve('gpt-4o')).toEqual({ deployment: 'prod-gpt4o', source: 'mapped' });
+    expect(map.resolve('gpt-3.5-turbo')).toEqual({ deployment: 'my-turbo', source: 'mapped' });
+  });
+
+  it('renames the gpt-3.5-turbo family to Azure spelling', () => {
+    expect(new ModelMap().resolve('gpt-3.5-turbo')).toEqual({ deployment: 'gpt-35-turbo', source: 'renamed' });
+    expect(map.resolve('gpt-3.5-turbo-0301')).toEqual({ deployment: 'gpt-35-turbo-0301', source: 'renamed' });
+    expect(map.resolve('gpt-3.5-turbo-instruct')).toEqual({ deployment: 'gpt-35-turbo-instruct', source: 'renamed' });
+  });
+
+  it('uses any other model name as the deployment, dots included', () => {
+    expect(map.resolve('gpt-4.1')).toEqual({ deployment: 'gpt-4.1', source: 'unchanged' });
+    expect(map.resolve('my_deployment-2')).toEqual({ deployment: 'my_deployment-2', source: 'unchanged' });
+  });
+
+  it('gives nothing for names that cannot be deployments, so they never reach a URL', () => {
+    for (const name of ['ft:gpt-4o:org::abc', '../admin', 'a/b', 'a b', '', 'x'.repeat(65), '.hidden']) {
+      expect(map.resolve(name)).toBeUndefined();
+    }
+  });
+});
