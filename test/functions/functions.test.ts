@@ -1,0 +1,160 @@
+/**
+ * The Azure Functions layer: every route-table entry is registered as its own function (plus the catch-all),
+ * and the registered handlers serve real HttpRequests through the core, against the emulator.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { FUNCTION_ROUTES } from '../../src/core/routes';
+import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
+import { registeredFunctions } from '../../src/hosting/azureFunctions';
+
+const FUNCTIONS_DIR = join(__dirname, '..', '..', 'src', 'functions');
+let emulator: AzureOpenAIEmulator;
+const logLines: string[] = [];
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  emulator = await AzureOpenAIEmulator.start();
+  process.env.AZURE_OPENAI_ENDPOINT = emulator.url;
+  process.env.AZURE_OPENAI_MODEL_MAPPER = 'gpt-4o=gpt-4o,embedder=text-embedding-3-small';
+  // The package's "test mode" and set-up messages.
+  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  jest.spyOn(console, 'debug').mockImplementation(() => undefined);
+  // Load the function files the way the Functions host does: every file in src/functions.
+  for (const file of readdirSync(FUNCTIONS_DIR).filter((f) => f.endsWith('.ts'))) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(join(FUNCTIONS_DIR, file));
+  }
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  jest.restoreAllMocks();
+  await emulator.close();
+});
+
+function context(functionName: string): InvocationContext {
+  return new InvocationContext({
+    functionName,
+    logHandler: (level, ...args) => logLines.push(`${level} ${args.map(String).join(' ')}`),
+  });
+}
+
+async function invoke(functionName: string, init: ConstructorParameters<typeof HttpRequest>[0]): Promise<HttpResponseInit> {
+  const registration = registeredFunctions.get(functionName);
+  if (registration === undefined) throw new Error(`${functionName} is not registered`);
+  const result = await registration.handler(new HttpRequest(init), context(functionName));
+  return result as HttpResponseInit;
+}
+
+async function bodyText(response: HttpResponseInit): Promise<string> {
+  return new Response(response.body as ReadableStream<Uint8Array>).text();
+}
+
+const auth = { authorization: `Bearer ${EMULATOR_API_KEY}`, 'content-type': 'application/json' };
+
+describe('registrations', () => {
+  it('registers one function per route-table entry, from one file each, plus the catch-all', () => {
+    const files = readdirSync(FUNCTIONS_DIR).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+    const expected = [...FUNCTION_ROUTES.map((r) => r.functionName), 'catchAll'].sort();
+    expect(files).toEqual(expected);
+    expect([...registeredFunctions.keys()].sort()).toEqual(expected);
+  });
+
+  it('uses OpenAI paths under /v1 and accepts OPTIONS for preflights', () => {
+    expect(registeredFunctions.get('chatCompletions')).toMatchObject({ route: 'v1/chat/completions', methods: ['POST', 'OPTIONS'] });
+    expect(registeredFunctions.get('retrieveModel')).toMatchObject({ route: 'v1/models/{model}', methods: ['GET', 'OPTIONS'] });
+    expect(registeredFunctions.get('catchAll')?.route).toBe('{*path}');
+    expect(registeredFunctions.get('catchAll')?.methods).toEqual(expect.arrayContaining(['GET', 'POST', 'DELETE', 'OPTIONS']));
+  });
+});
+
+describe('handlers', () => {
+  it('serves a chat completion from an HttpRequest', async () => {
+    const response = await invoke('chatCompletions', {
+      method: 'POST',
+      url: 'https://my-app.azurewebsites.net/v1/chat/completions',
+      headers: auth,
+      body: { string: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'from a function' }] }) },
+    });
+    expect(response.status).toBe(200);
+    const completion = JSON.parse(await bodyText(response)) as { choices: { message: { content: string } }[] };
+    expect(completion.choices[0]?.message.content).toContain('You said: from a function');
+    expect(emulator.requests.at(-1)?.path).toBe('/openai/deployments/gpt-4o/chat/completions');
+  });
+
+  it('returns a stream as a ReadableStream body, event by event', async () => {
+    const response = await invoke('chatCompletions', {
+      method: 'POST',
+      url: 'https://my-app.azurewebsites.net/v1/chat/completions',
+      headers: auth,
+      body: { string: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'stream' }] }) },
+    });
+    expect(response.body).toBeInstanceOf(ReadableStream);
+    expect(new Headers(response.headers as Headers).get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await bodyText(response);
+    expect(text.startsWith('data: {')).toBe(true);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('serves embeddings and the model list', async () => {
+    const embeddings = await invoke('embeddings', {
+      method: 'POST',
+      url: 'https://my-app.azurewebsites.net/v1/embeddings',
+      headers: auth,
+      body: { string: JSON.stringify({ model: 'embedder', input: 'x', encoding_format: 'float' }) },
+    });
+    expect(embeddings.status).toBe(200);
+    const models = await invoke('listModels', { method: 'GET', url: 'https://my-app.azurewebsites.net/v1/models', headers: auth });
+    expect(JSON.parse(await bodyText(models))).toMatchObject({ object: 'list', data: [{ id: 'gpt-4o' }, { id: 'embedder' }] });
+  });
+
+  it('lets the catch-all serve a request meant for another function', async () => {
+    const response = await invoke('catchAll', {
+      method: 'POST',
+      url: 'https://my-app.azurewebsites.net/v1/chat/completions',
+      headers: auth,
+      params: { path: 'v1/chat/completions' },
+      body: { string: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'via catch-all' }] }) },
+    });
+    expect(response.status).toBe(200);
+    expect(await bodyText(response)).toContain('You said: via catch-all');
+  });
+
+  it('has the catch-all answer preflights, billing mocks, and 404 for the rest', async () => {
+    const preflight = await invoke('catchAll', { method: 'OPTIONS', url: 'https://my-app.azurewebsites.net/v1/anything' });
+    expect(preflight.status).toBe(204);
+    const billing = await invoke('catchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/dashboard/billing/subscription', headers: auth });
+    expect(billing.status).toBe(200);
+    const unknown = await invoke('catchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/v1/threads/abc', headers: auth });
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(await bodyText(unknown))).toMatchObject({ error: { type: 'invalid_request_error', code: 'unknown_url' } });
+  });
+
+  it('logs through the invocation context, without the key', async () => {
+    await invoke('chatCompletions', {
+      method: 'POST',
+      url: 'https://my-app.azurewebsites.net/v1/chat/completions',
+      headers: { 'api-key': EMULATOR_API_KEY, 'content-type': 'application/json' },
+      body: { string: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'log me' }] }) },
+    }).then(bodyText);
+    expect(logLines.some((line) => line.includes('"route":"chatCompletions"'))).toBe(true);
+    expect(logLines.join('\n')).not.toContain(EMULATOR_API_KEY);
+  });
+});
+
+describe('configuration at start-up', () => {
+  it('refuses to load the functions with a bad setting, naming it', () => {
+    jest.isolateModules(() => {
+      const env = { ...process.env };
+      process.env.AZURE_OPENAI_MODEL_MAPPER = 'gpt-4o=ok,broken';
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        expect(() => require(join(FUNCTIONS_DIR, 'chatCompletions.ts'))).toThrow('AZURE_OPENAI_MODEL_MAPPER: entry 2 "broken"');
+      } finally {
+        process.env = env;
+      }
+    });
+  });
+});
