@@ -1,5 +1,4 @@
 /** @type {import('jest').Config} */
-// eslint-disable-next-line no-undef
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
@@ -9,4 +8,6 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   testTimeout: 20000,
+  // Jest's summary, then one plain closing line that any CI can read.
+  reporters: ['default', '<rootDir>/test/helpers/summaryReporter.js'],
 };

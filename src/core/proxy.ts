@@ -27,7 +27,7 @@ export interface HandleOptions {
 /** Status logged when the client went away before an answer (nginx's convention; never sent). */
 const CLIENT_CLOSED = 499;
 
-export class Proxy {
+export class OpenAIProxy {
   readonly config: ProxyConfig;
   readonly #services: ProxyServices;
   readonly #router = new Router<RouteDefinition>(ROUTE_TABLE);
@@ -131,6 +131,6 @@ function errorResponse(error: unknown, request: Request, logger: Logger): Respon
   return openAIError(500, { message: 'The proxy failed to handle this request.', type: 'server_error', code: 'proxy_error' });
 }
 
-export function createProxy(config: ProxyConfig, options?: ProxyOptions): Proxy {
-  return new Proxy(config, options);
+export function createProxy(config: ProxyConfig, options?: ProxyOptions): OpenAIProxy {
+  return new OpenAIProxy(config, options);
 }

@@ -5,7 +5,7 @@
  */
 import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { Logger } from '../core/logger';
-import type { Proxy } from '../core/proxy';
+import type { OpenAIProxy } from '../core/proxy';
 import { CATCH_ALL_FUNCTION, functionRoute, functionsRouteTemplate, type FunctionRouteName } from '../core/routes';
 
 export function toWebRequest(request: HttpRequest): Request {
@@ -43,7 +43,7 @@ export function invocationLogger(context: InvocationContext): Logger {
 }
 
 /** The Functions handler for any route: every function calls the same core dispatcher. */
-export function createHttpHandler(getProxy: () => Proxy): HttpHandler {
+export function createHttpHandler(getProxy: () => OpenAIProxy): HttpHandler {
   return async (request, context) => {
     const response = await getProxy().handle(toWebRequest(request), { logger: invocationLogger(context) });
     return toHttpResponseInit(response);
@@ -88,7 +88,7 @@ function register(registration: FunctionRegistration): void {
 }
 
 /** Registers the function of one route-table entry; OPTIONS is added so browser preflights reach the proxy. */
-export function registerRouteFunction(name: FunctionRouteName, getProxy: () => Proxy): void {
+export function registerRouteFunction(name: FunctionRouteName, getProxy: () => OpenAIProxy): void {
   const route = functionRoute(name);
   register({
     name,
@@ -104,6 +104,6 @@ const ALL_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELE
  * The catch-all: everything no other function took. It dispatches through the same route table, so a request
  * the host hands it by mistake is still served; it answers preflights, the billing mocks, and 404 otherwise.
  */
-export function registerCatchAllFunction(getProxy: () => Proxy): void {
+export function registerCatchAllFunction(getProxy: () => OpenAIProxy): void {
   register({ name: CATCH_ALL_FUNCTION, route: '{*path}', methods: ALL_METHODS, handler: createHttpHandler(getProxy) });
 }

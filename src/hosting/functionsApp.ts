@@ -4,13 +4,13 @@
  * failing each request.
  */
 import { loadConfig } from '../core/config';
-import { createProxy, type Proxy } from '../core/proxy';
+import { createProxy, type OpenAIProxy } from '../core/proxy';
 import { setupFunctionsApp } from './azureFunctions';
 
 setupFunctionsApp();
 
 const proxy = createProxy(loadConfig(process.env));
 
-export function functionsProxy(): Proxy {
+export function functionsProxy(): OpenAIProxy {
   return proxy;
 }

@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { openAIError } from '../core/errors';
-import type { Proxy } from '../core/proxy';
+import type { OpenAIProxy } from '../core/proxy';
 
 export interface LocalHostOptions {
-  proxy: Proxy;
+  proxy: OpenAIProxy;
   host?: string;
   port?: number;
 }
@@ -68,7 +68,7 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
   }
 }
 
-async function serve(proxy: Proxy, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
+async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
   const disconnect = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) disconnect.abort();

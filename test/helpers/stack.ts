@@ -1,13 +1,13 @@
 /** Starts the Azure OpenAI emulator and the proxy (core + local host) on loopback for one test file. */
 import { loadConfig, type Environment } from '../../src/core/config';
 import { formatLogLine, type Logger } from '../../src/core/logger';
-import { createProxy, type Proxy } from '../../src/core/proxy';
+import { createProxy, type OpenAIProxy } from '../../src/core/proxy';
 import { AzureOpenAIEmulator, type EmulatorOptions } from '../../src/emulator/server';
 import { startLocalHost, type LocalHost } from '../../src/hosting/localHost';
 
 export interface Stack {
   emulator: AzureOpenAIEmulator;
-  proxy: Proxy;
+  proxy: OpenAIProxy;
   host: LocalHost;
   /** The proxy's OpenAI base URL, `http://127.0.0.1:port/v1`. */
   baseURL: string;
