@@ -3,6 +3,7 @@
  * what the OpenAI SDKs and web UIs parse. Azure's own error bodies are converted here, keeping their `code`,
  * `innererror` and content-filter details.
  */
+import { isRecord } from './isRecord';
 
 export interface OpenAIErrorFields {
   message: string;
@@ -74,10 +75,6 @@ export class ProxyError extends Error {
   toResponse(): Response {
     return openAIError(this.status, this.fields, this.headers);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function stringOrNull(value: unknown): string | null {

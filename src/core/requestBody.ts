@@ -11,7 +11,7 @@ export interface JsonRequestBody {
   json: Record<string, unknown>;
 }
 
-function tooLarge(limit: number): ProxyError {
+export function bodyTooLarge(limit: number): ProxyError {
   return new ProxyError(400, {
     message: `The request body is larger than this proxy's limit of ${limit} bytes (PROXY_MAX_BODY_BYTES).`,
     code: 'request_too_large',
@@ -26,7 +26,7 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) {
     await request.body?.cancel().catch(() => undefined);
-    throw tooLarge(limit);
+    throw bodyTooLarge(limit);
   }
   if (request.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
@@ -38,11 +38,36 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
+      throw bodyTooLarge(limit);
     }
     chunks.push(value);
   }
   return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, total);
+}
+
+/**
+ * Passes a body through while counting it, for bodies that are streamed on rather than read: the stream fails
+ * with bodyTooLarge once it passes `limit` bytes, and `onExceeded` is told so the caller can answer 400.
+ */
+export function limitBodyStream(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+  onExceeded: () => void,
+): ReadableStream<Uint8Array> {
+  let total = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total > limit) {
+          onExceeded();
+          controller.error(bodyTooLarge(limit));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 /** A missing content type is taken as JSON (curl users forget it); any other non-JSON type is refused. */

@@ -7,16 +7,13 @@
  * This transform drops those events and passes every other byte through unchanged, event by event, as soon as
  * each event is complete. The final usage chunk (`"choices":[]` with `usage`) is kept: clients asked for it.
  */
+import { isRecord } from './isRecord';
 
 const LF = 0x0a;
 const CR = 0x0d;
 
 /** Keys that a filter-only choice may have; any other key (delta, text, logprobs...) makes it real content. */
 const FILTER_ONLY_CHOICE_KEYS = new Set(['index', 'content_filter_results', 'content_filter_offsets', 'finish_reason']);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isFilterOnlyChoice(choice: unknown): boolean {
   if (!isRecord(choice)) return false;

@@ -249,7 +249,7 @@ describe('AZURE_OPENAI_PROXY_MODE=openai', () => {
     });
     await new Promise<void>((resolve) => fakeOpenAI.listen(0, '127.0.0.1', resolve));
     const port = (fakeOpenAI.address() as AddressInfo).port;
-    stack = await startStack({ env: { AZURE_OPENAI_PROXY_MODE: 'openai', OPENAI_BASE_URL: `http://127.0.0.1:${port}` } });
+    stack = await startStack({ env: { AZURE_OPENAI_PROXY_MODE: 'openai', OPENAI_BASE_URL: `http://127.0.0.1:${port}`, PROXY_MAX_BODY_BYTES: '4096' } });
   });
   afterAll(async () => {
     await stack.close();
@@ -268,5 +268,25 @@ describe('AZURE_OPENAI_PROXY_MODE=openai', () => {
     expect(seen.map((s) => s.url)).toEqual(['/v1/chat/completions', '/v1/assistants?limit=2']);
     expect(seen.every((s) => s.authorization === 'Bearer sk-openai-user')).toBe(true);
     expect(stack.emulator.requests).toHaveLength(0);
+  });
+
+  it('applies the body limit to streamed uploads too', async () => {
+    const forwardedBefore = seen.length;
+    const declared = await fetch(`${stack.baseURL}/files`, { method: 'POST', headers: { authorization: 'Bearer sk-openai-user' }, body: 'x'.repeat(5000) });
+    await expectOpenAIError(declared, 400, 'request_too_large');
+    expect(seen.length).toBe(forwardedBefore);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(1000));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${stack.baseURL}/files`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-openai-user' },
+      body: chunked,
+      duplex: 'half',
+    });
+    await expectOpenAIError(streamed, 400, 'request_too_large');
   });
 });
