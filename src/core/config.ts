@@ -7,18 +7,36 @@ import { z } from 'zod';
 import { ModelMap, ModelMapSyntaxError, parseModelMapper } from './modelMap';
 
 export const DEFAULT_API_VERSION = '2024-10-21';
+/** The dated preview used by the route families that no GA api-version has (responses, assistants, speech...). */
+export const DEFAULT_PREVIEW_API_VERSION = '2025-04-01-preview';
 export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com';
 
 export type ProxyMode = 'azure' | 'openai';
+
+/**
+ * Azure's two URL shapes: the dated API (`/openai/deployments/{deployment}/...?api-version=2024-10-21`) and the
+ * v1 API (`/openai/v1/...`, OpenAI's paths, the deployment named in the body's `model`).
+ */
+export type ApiShape = 'dated' | 'v1';
+
+/** Route families that may need their own api-version (see README, "api-versions"). */
+export const API_FAMILIES = ['inference', 'images', 'audio', 'files', 'responses', 'assistants'] as const;
+export type ApiFamily = (typeof API_FAMILIES)[number];
 
 export interface ProxyConfig {
   mode: ProxyMode;
   azure: {
     /** The resource endpoint without a trailing slash, e.g. `https://my-resource.openai.azure.com`. */
     endpoint: string;
+    apiShape: ApiShape;
+    /** The global setting: a dated api-version, or `v1` / `preview` for the v1 API. */
     apiVersion: string;
+    /** The api-version of each route family; in the v1 shape `v1` (sent as no api-version) or `preview`. */
+    apiVersions: Readonly<Record<ApiFamily, string>>;
     modelMap: ModelMap;
+    /** Merge the resource's own model list (`GET /openai/models`) into `GET /v1/models`. */
+    modelsFromAzure: boolean;
     /** A key the proxy holds and sends instead of the caller's (`AZURE_OPENAI_TOKEN`). */
     fixedApiKey?: string;
   };
@@ -53,6 +71,12 @@ export const SETTING_NAMES = {
   fixedApiKey: ['AZURE_OPENAI_TOKEN', 'AZURE_OPENAI_API_KEY'],
   clientKeys: ['PROXY_API_KEYS'],
   allowAnonymous: ['PROXY_ALLOW_ANONYMOUS'],
+  apiVersionImages: ['AZURE_OPENAI_API_VERSION_IMAGES'],
+  apiVersionAudio: ['AZURE_OPENAI_API_VERSION_AUDIO'],
+  apiVersionFiles: ['AZURE_OPENAI_API_VERSION_FILES'],
+  apiVersionResponses: ['AZURE_OPENAI_API_VERSION_RESPONSES'],
+  apiVersionAssistants: ['AZURE_OPENAI_API_VERSION_ASSISTANTS'],
+  modelsFromAzure: ['AZURE_OPENAI_MODELS_FROM_AZURE'],
   streamCompat: ['AZURE_OPENAI_STREAM_COMPAT'],
   maxBodyBytes: ['PROXY_MAX_BODY_BYTES'],
   openaiBaseUrl: ['OPENAI_BASE_URL'],
@@ -74,10 +98,12 @@ const httpUrl = z
   .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }))
   .transform((v) => v.replace(/\/+$/, ''));
 
+const DATED_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+
 const apiVersion = z
   .string()
   .trim()
-  .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must look like 2024-10-21 or 2025-04-01-preview');
+  .refine((v) => v === 'v1' || v === 'preview' || DATED_API_VERSION.test(v), 'must look like 2024-10-21 or 2025-04-01-preview, or be v1 or preview');
 
 const positiveInteger = z.coerce.number().int().positive();
 
@@ -85,6 +111,12 @@ const settingSchemas = {
   mode: z.enum(['azure', 'openai']),
   endpoint: httpUrl,
   apiVersion,
+  apiVersionImages: apiVersion,
+  apiVersionAudio: apiVersion,
+  apiVersionFiles: apiVersion,
+  apiVersionResponses: apiVersion,
+  apiVersionAssistants: apiVersion,
+  modelsFromAzure: booleanSetting,
   modelMapper: z.string(),
   fixedApiKey: z.string().trim().min(1),
   clientKeys: z.string().transform((v) =>
@@ -142,14 +174,21 @@ export function loadConfig(env: Environment): ProxyConfig {
     );
   }
 
+  const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
+  const apiShape: ApiShape = globalVersion === 'v1' || globalVersion === 'preview' ? 'v1' : 'dated';
+  const apiVersions = familyApiVersions(settings, globalVersion, apiShape, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     mode,
     azure: {
       endpoint: settings.endpoint ?? '',
-      apiVersion: settings.apiVersion ?? DEFAULT_API_VERSION,
+      apiShape,
+      apiVersion: globalVersion,
+      apiVersions,
       modelMap,
+      modelsFromAzure: settings.modelsFromAzure ?? false,
       ...(settings.fixedApiKey !== undefined && { fixedApiKey: settings.fixedApiKey }),
     },
     openai: { baseUrl: settings.openaiBaseUrl ?? DEFAULT_OPENAI_BASE_URL },
@@ -159,6 +198,50 @@ export function loadConfig(env: Environment): ProxyConfig {
     maxBodyBytes: settings.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     corsAllowOrigin: settings.corsAllowOrigin ?? '*',
   };
+}
+
+const FAMILY_SETTINGS = {
+  images: 'apiVersionImages',
+  audio: 'apiVersionAudio',
+  files: 'apiVersionFiles',
+  responses: 'apiVersionResponses',
+  assistants: 'apiVersionAssistants',
+} as const satisfies Partial<Record<ApiFamily, SettingKey>>;
+
+/** Families that no GA api-version serves completely, so they default to a preview. */
+const PREVIEW_FAMILIES: ReadonlySet<ApiFamily> = new Set(['images', 'audio', 'responses', 'assistants']);
+
+/**
+ * Each family's api-version: its own setting if given; otherwise the global one, except that the families only
+ * previews serve get DEFAULT_PREVIEW_API_VERSION while the global one is a GA version. A family's setting must
+ * fit the URL shape the global setting chose.
+ */
+function familyApiVersions(
+  settings: Settings,
+  globalVersion: string,
+  shape: ApiShape,
+  problems: string[],
+): Record<ApiFamily, string> {
+  const versions = {} as Record<ApiFamily, string>;
+  for (const family of API_FAMILIES) {
+    const key = family === 'inference' ? undefined : FAMILY_SETTINGS[family];
+    const own = key === undefined ? undefined : settings[key];
+    if (own !== undefined && key !== undefined) {
+      const ownShape: ApiShape = own === 'v1' || own === 'preview' ? 'v1' : 'dated';
+      if (ownShape !== shape) {
+        problems.push(
+          `${SETTING_NAMES[key][0]}: "${own}" does not fit AZURE_OPENAI_API_VERSION "${globalVersion}" ` +
+            (shape === 'v1' ? '(with the v1 API use v1 or preview)' : '(v1 and preview are chosen by AZURE_OPENAI_API_VERSION)'),
+        );
+      }
+      versions[family] = own;
+    } else if (shape === 'dated' && PREVIEW_FAMILIES.has(family) && !globalVersion.endsWith('-preview')) {
+      versions[family] = DEFAULT_PREVIEW_API_VERSION;
+    } else {
+      versions[family] = globalVersion;
+    }
+  }
+  return versions;
 }
 
 function firstSet(env: Environment, names: readonly string[]): { name: string; value: string } | undefined {

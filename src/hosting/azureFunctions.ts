@@ -6,7 +6,7 @@
 import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { Logger } from '../core/logger';
 import type { OpenAIProxy } from '../core/proxy';
-import { CATCH_ALL_FUNCTION, functionRoute, functionsRouteTemplate, type FunctionRouteName } from '../core/routes';
+import { CATCH_ALL_FUNCTION, functionRoute } from '../core/routes';
 
 export function toWebRequest(request: HttpRequest): Request {
   const method = request.method.toUpperCase();
@@ -87,15 +87,10 @@ function register(registration: FunctionRegistration): void {
   });
 }
 
-/** Registers the function of one route-table entry; OPTIONS is added so browser preflights reach the proxy. */
-export function registerRouteFunction(name: FunctionRouteName, getProxy: () => OpenAIProxy): void {
-  const route = functionRoute(name);
-  register({
-    name,
-    route: functionsRouteTemplate(route),
-    methods: [...route.methods, 'OPTIONS'],
-    handler: createHttpHandler(getProxy),
-  });
+/** Registers a function of the route table; OPTIONS is added so browser preflights reach the proxy. */
+export function registerRouteFunction(name: string, getProxy: () => OpenAIProxy): void {
+  const { route, methods } = functionRoute(name);
+  register({ name, route, methods: [...methods, 'OPTIONS'], handler: createHttpHandler(getProxy) });
 }
 
 const ALL_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];

@@ -9,7 +9,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/config';
-import { CATCH_ALL_FUNCTION, FUNCTION_ROUTES } from '../core/routes';
+import { CATCH_ALL_FUNCTION, FUNCTION_NAMES } from '../core/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../emulator/server';
 import { recordRegistrationsOnly, registeredFunctions } from './azureFunctions';
 import { startLocalHost } from './localHost';
@@ -41,7 +41,7 @@ function loadFunctionFiles(): void {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(join(folder, file));
   }
-  const expected = [...FUNCTION_ROUTES.map((route) => route.functionName), CATCH_ALL_FUNCTION];
+  const expected = [...FUNCTION_NAMES, CATCH_ALL_FUNCTION];
   const missing = expected.filter((name) => !registeredFunctions.has(name));
   if (missing.length > 0) throw new Error(`The route table names functions that no file registers: ${missing.join(', ')}`);
 }

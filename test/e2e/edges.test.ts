@@ -72,7 +72,7 @@ describe('bad input and unknown routes', () => {
 
   it('404 in OpenAI shape for any route Azure OpenAI does not have, never a 5xx or HTML', async () => {
     for (const [method, path] of [
-      ['GET', '/v1/assistants'],
+      ['GET', '/v1/realtime/sessions'],
       ['POST', '/v1/fine-tunes'],
       ['GET', '/'],
       ['GET', '/favicon.ico'],

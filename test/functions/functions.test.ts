@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { FUNCTION_ROUTES } from '../../src/core/routes';
+import { FUNCTION_NAMES, functionRoute } from '../../src/core/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
 import { registeredFunctions } from '../../src/hosting/azureFunctions';
 
@@ -57,7 +57,7 @@ const auth = { authorization: `Bearer ${EMULATOR_API_KEY}`, 'content-type': 'app
 describe('registrations', () => {
   it('registers one function per route-table entry, from one file each, plus the catch-all', () => {
     const files = readdirSync(FUNCTIONS_DIR).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
-    const expected = [...FUNCTION_ROUTES.map((r) => r.functionName), 'catchAll'].sort();
+    const expected = [...FUNCTION_NAMES, 'catchAll'].sort();
     expect(files).toEqual(expected);
     expect([...registeredFunctions.keys()].sort()).toEqual(expected);
   });
@@ -65,6 +65,10 @@ describe('registrations', () => {
   it('uses OpenAI paths under /v1 and accepts OPTIONS for preflights', () => {
     expect(registeredFunctions.get('chatCompletions')).toMatchObject({ route: 'v1/chat/completions', methods: ['POST', 'OPTIONS'] });
     expect(registeredFunctions.get('retrieveModel')).toMatchObject({ route: 'v1/models/{model}', methods: ['GET', 'OPTIONS'] });
+    for (const name of FUNCTION_NAMES) {
+      const { route, methods } = functionRoute(name);
+      expect(registeredFunctions.get(name)).toMatchObject({ route, methods: [...methods, 'OPTIONS'] });
+    }
     expect(registeredFunctions.get('catchAll')?.route).toBe('{*path}');
     expect(registeredFunctions.get('catchAll')?.methods).toEqual(expect.arrayContaining(['GET', 'POST', 'DELETE', 'OPTIONS']));
   });
@@ -127,7 +131,7 @@ describe('handlers', () => {
     expect(preflight.status).toBe(204);
     const billing = await invoke('catchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/dashboard/billing/subscription', headers: auth });
     expect(billing.status).toBe(200);
-    const unknown = await invoke('catchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/v1/threads/abc', headers: auth });
+    const unknown = await invoke('catchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/v1/realtime/sessions', headers: auth });
     expect(unknown.status).toBe(404);
     expect(JSON.parse(await bodyText(unknown))).toMatchObject({ error: { type: 'invalid_request_error', code: 'unknown_url' } });
   });

@@ -1,5 +1,5 @@
 import { openAIPath, Router } from '../../src/core/router';
-import { FUNCTION_ROUTES, MOCK_ROUTES, ROUTE_TABLE, functionsRouteTemplate } from '../../src/core/routes';
+import { FUNCTION_NAMES, ROUTE_TABLE, functionRoute } from '../../src/core/routes';
 
 describe('Router over the route table', () => {
   const router = new Router(ROUTE_TABLE);
@@ -19,7 +19,7 @@ describe('Router over the route table', () => {
 
   it('tells a wrong method from an unknown path', () => {
     expect(router.match('GET', '/v1/chat/completions')).toEqual({ kind: 'method-not-allowed', allowed: ['POST'] });
-    expect(router.match('POST', '/v1/assistants')).toEqual({ kind: 'no-route' });
+    expect(router.match('POST', '/v1/realtime/sessions')).toEqual({ kind: 'no-route' });
     expect(router.match('GET', '/v1/models/a/b')).toEqual({ kind: 'no-route' });
   });
 
@@ -32,17 +32,31 @@ describe('Router over the route table', () => {
 });
 
 describe('route table', () => {
-  it('gives each function route a distinct function name and Functions route template', () => {
-    const names = FUNCTION_ROUTES.map((r) => r.functionName);
-    expect(new Set(names).size).toBe(names.length);
-    expect(FUNCTION_ROUTES.map(functionsRouteTemplate)).toEqual([
-      'v1/chat/completions',
-      'v1/completions',
-      'v1/embeddings',
-      'v1/models',
-      'v1/models/{model}',
-    ]);
-    expect(MOCK_ROUTES.every((r) => r.functionName === 'catchAll' && r.mocked)).toBe(true);
+  it("derives each function's Functions route: a single path as itself, a family under its first segment", () => {
+    expect(functionRoute('chatCompletions')).toEqual({ route: 'v1/chat/completions', methods: ['POST'] });
+    expect(functionRoute('retrieveModel')).toEqual({ route: 'v1/models/{model}', methods: ['GET'] });
+    expect(functionRoute('files')).toEqual({ route: 'v1/files/{*rest}', methods: ['POST', 'GET', 'DELETE'] });
+    expect(functionRoute('threads').route).toBe('v1/threads/{*rest}');
+    expect(() => functionRoute('nope')).toThrow('No route in the table for function nope');
+  });
+
+  it('lists each function once, the catch-all apart, and gives every route a distinct method and path', () => {
+    expect(new Set(FUNCTION_NAMES).size).toBe(FUNCTION_NAMES.length);
+    expect(FUNCTION_NAMES).not.toContain('catchAll');
+    for (const name of FUNCTION_NAMES) expect(() => functionRoute(name)).not.toThrow();
+    const keys = ROUTE_TABLE.flatMap((r) => r.methods.map((m) => `${m} ${r.path}`));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(ROUTE_TABLE.filter((r) => r.mocked).every((r) => r.functionName === 'catchAll')).toBe(true);
+  });
+
+  it('tells apart the routes of a family, parameters included', () => {
+    const router = new Router(ROUTE_TABLE);
+    const content = router.match('GET', '/v1/files/file-abc/content');
+    expect(content).toMatchObject({ kind: 'match', match: { route: { path: '/files/{file_id}/content' }, params: { file_id: 'file-abc' } } });
+    const steps = router.match('GET', '/v1/threads/t1/runs/r1/steps/s1');
+    expect(steps).toMatchObject({ kind: 'match', match: { params: { thread_id: 't1', run_id: 'r1', step_id: 's1' } } });
+    expect(router.match('POST', '/v1/threads/runs')).toMatchObject({ kind: 'match', match: { route: { path: '/threads/runs' } } });
+    expect(router.match('PUT', '/v1/files')).toEqual({ kind: 'method-not-allowed', allowed: ['POST', 'GET'] });
   });
 
   it('strips exactly one /v1', () => {

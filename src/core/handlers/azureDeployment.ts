@@ -1,45 +1,43 @@
 /**
- * The deployment-scoped Azure OpenAI operations: the body's `model` picks the deployment, and the request goes
- * to `{endpoint}/openai/deployments/{deployment}/{operation}?api-version=V` with the body exactly as sent.
+ * Deployment-scoped operations with a JSON body (chat, completions, embeddings, image generation, speech): the
+ * body's `model` picks the deployment; the body goes upstream as sent, except that in the v1 shape its `model`
+ * is rewritten to the deployment name in place.
  */
+import type { ApiFamily } from '../config';
 import type { RouteHandler } from '../context';
-import { ProxyError } from '../errors';
+import { deploymentTarget } from '../azureApi';
+import { replaceTopLevelModel } from '../jsonModel';
 import { readJsonBody, requireModel } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
+import { deploymentFor } from './deploymentModel';
 
-export type DeploymentOperation = 'chat/completions' | 'completions' | 'embeddings';
-
-export function deploymentUrl(endpoint: string, deployment: string, operation: string, apiVersion: string): string {
-  return `${endpoint}/openai/deployments/${encodeURIComponent(deployment)}/${operation}?api-version=${encodeURIComponent(apiVersion)}`;
+export interface DeploymentOperationOptions {
+  /** The path after the deployment, e.g. `chat/completions`. */
+  operation: string;
+  family: ApiFamily;
+  /** Drop Azure's filter-only chunks from this operation's streams when AZURE_OPENAI_STREAM_COMPAT is on. */
+  streamCompat?: boolean;
 }
 
-export function deploymentOperation(operation: DeploymentOperation): RouteHandler {
-  return async ({ request, services, logFields }) => {
+export function deploymentJsonOperation(options: DeploymentOperationOptions): RouteHandler {
+  return async ({ request, url, services, logFields }) => {
     const { config, authorizer, upstream } = services;
     // Credentials first: an unauthenticated caller gets nothing read and nothing sent.
     const credential = authorizer.authorize(request.headers);
     const body = await readJsonBody(request, config.maxBodyBytes);
     const model = requireModel(body.json);
+    const deployment = deploymentFor(config, model);
     logFields.model = model;
-    const resolution = config.azure.modelMap.resolve(model);
-    if (resolution === undefined) {
-      throw new ProxyError(404, {
-        message:
-          `The model '${model}' is not mapped to an Azure OpenAI deployment, and it cannot be a deployment name ` +
-          'itself. Add it to AZURE_OPENAI_MODEL_MAPPER as model=deployment.',
-        param: 'model',
-        code: 'model_not_found',
-      });
-    }
-    logFields.deployment = resolution.deployment;
+    logFields.deployment = deployment;
+    const target = deploymentTarget(config.azure, options.family, options.operation, deployment, url.searchParams);
     const response = await upstream({
-      url: deploymentUrl(config.azure.endpoint, resolution.deployment, operation, config.azure.apiVersion),
+      url: target.url,
       method: 'POST',
       headers: azureRequestHeaders(request.headers, credential.apiKey),
-      body: body.bytes,
+      body: target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel),
       signal: request.signal,
     });
-    return relayAzureResponse(response, { streamCompat: config.streamCompat });
+    return relayAzureResponse(response, { streamCompat: config.streamCompat && options.streamCompat === true });
   };
 }

@@ -1,16 +1,24 @@
 /**
  * `GET /v1/models` and `GET /v1/models/{model}`, answered from the model map in OpenAI's list shape. Azure's
- * own model list names models, not deployments, so it cannot tell a client which ids this proxy accepts.
+ * own model list names models, not deployments, so it cannot tell a client which ids this proxy accepts; with
+ * AZURE_OPENAI_MODELS_FROM_AZURE it is added after the mapped models (fine-tuned models included).
  */
-import type { ModelMap } from '../modelMap';
+import { resourceUrl } from '../azureApi';
 import type { RouteHandler } from '../context';
 import { jsonResponse, ProxyError } from '../errors';
+import { isRecord } from '../isRecord';
+import type { ModelMap } from '../modelMap';
+import { azureRequestHeaders } from '../upstream';
+import { relayAzureResponse } from './azureResponse';
 
-export interface ModelObject {
+export interface OpenAIModelObject {
   id: string;
   object: 'model';
   created: number;
   owned_by: string;
+}
+
+export interface ModelObject extends OpenAIModelObject {
   /** Not in OpenAI's shape: the Azure deployment that serves the model, to make mapping mistakes visible. */
   deployment: string;
 }
@@ -26,9 +34,43 @@ export function listModelObjects(modelMap: ModelMap): ModelObject[] {
   return modelMap.models.map((id) => modelObject(id, modelMap.explicit(id) ?? id));
 }
 
+/** One entry of Azure's `GET /openai/models`: models (base and fine-tuned), not deployments. */
+interface AzureModel {
+  id?: unknown;
+  created_at?: unknown;
+  fine_tune?: unknown;
+}
+
+/** Azure's model list in OpenAI's shape; fine-tuned models are marked by who owns them. */
+export function openAIModelsFromAzure(body: unknown): OpenAIModelObject[] {
+  const data = isRecord(body) && Array.isArray(body.data) ? (body.data as AzureModel[]) : [];
+  return data
+    .filter((model): model is AzureModel & { id: string } => typeof model.id === 'string')
+    .map((model) => ({
+      id: model.id,
+      object: 'model' as const,
+      created: typeof model.created_at === 'number' ? model.created_at : CREATED,
+      owned_by: typeof model.fine_tune === 'string' ? 'azure-openai-fine-tune' : 'azure-openai',
+    }));
+}
+
 export const listModels: RouteHandler = async ({ request, services }) => {
-  services.authorizer.check(request.headers);
-  return jsonResponse(200, { object: 'list', data: listModelObjects(services.config.azure.modelMap) });
+  const { config, authorizer, upstream } = services;
+  const credential = authorizer.authorize(request.headers);
+  const mapped: OpenAIModelObject[] = listModelObjects(config.azure.modelMap);
+  if (!config.azure.modelsFromAzure) return jsonResponse(200, { object: 'list', data: mapped });
+
+  // The map stays the source of the ids clients should use; the resource's own models are added after it.
+  const response = await upstream({
+    url: resourceUrl(config.azure, 'files', '/models', new URLSearchParams()),
+    method: 'GET',
+    headers: azureRequestHeaders(request.headers, credential.apiKey),
+    signal: request.signal,
+  });
+  if (!response.ok) return relayAzureResponse(response, { streamCompat: false });
+  const listed = new Set(mapped.map((model) => model.id));
+  const fromAzure = openAIModelsFromAzure(await response.json()).filter((model) => !listed.has(model.id));
+  return jsonResponse(200, { object: 'list', data: [...mapped, ...fromAzure] });
 };
 
 export const retrieveModel: RouteHandler = async ({ request, params, services }) => {

@@ -1,0 +1,133 @@
+/**
+ * Deployment-scoped uploads (audio transcriptions and translations, image edits): multipart bodies whose `model`
+ * field picks the deployment. The body streams through: only the bytes up to the end of the `model` field are
+ * held (once) before the upstream call starts, since the URL needs the deployment; with the field first, that is
+ * almost nothing, and with it after the file, the file is held once, never twice.
+ */
+import { deploymentTarget } from '../azureApi';
+import type { RouteHandler } from '../context';
+import { ProxyError } from '../errors';
+import { MalformedMultipartError, MultipartFieldFinder, multipartBoundary, type FoundField } from '../multipart';
+import { bodyTooLarge } from '../requestBody';
+import { azureRequestHeaders } from '../upstream';
+import { relayAzureResponse } from './azureResponse';
+import type { DeploymentOperationOptions } from './azureDeployment';
+import { deploymentFor } from './deploymentModel';
+
+/** The held chunks with the field's value bytes replaced; `delta` is the change in length. */
+function replaceField(held: readonly Uint8Array[], field: FoundField, value: string): { chunks: Uint8Array[]; delta: number } {
+  const replacement = Buffer.from(value, 'utf8');
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const chunk of held) {
+    const start = offset;
+    const end = offset + chunk.byteLength;
+    offset = end;
+    if (end <= field.start || start >= field.end) {
+      chunks.push(chunk);
+      continue;
+    }
+    if (start < field.start) chunks.push(chunk.subarray(0, field.start - start));
+    if (start <= field.start) chunks.push(replacement);
+    if (end > field.end) chunks.push(chunk.subarray(field.end - start));
+  }
+  return { chunks, delta: replacement.byteLength - (field.end - field.start) };
+}
+
+export function deploymentMultipartOperation(options: DeploymentOperationOptions): RouteHandler {
+  return async ({ request, url, services, logFields }) => {
+    const { config, authorizer, upstream } = services;
+    const credential = authorizer.authorize(request.headers);
+    const boundary = multipartBoundary(request.headers.get('content-type'));
+    if (boundary === undefined) {
+      throw new ProxyError(400, {
+        message: 'This endpoint takes a multipart/form-data body (a file and its fields), with a boundary.',
+        code: 'unsupported_content_type',
+      });
+    }
+    const limit = config.maxBodyBytes;
+    const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+    if (declared > limit) throw bodyTooLarge(limit);
+    if (request.body === null) throw missingModel();
+
+    const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+    const finder = new MultipartFieldFinder(boundary, 'model');
+    let held: Uint8Array[] = [];
+    let total = 0;
+    let field: FoundField | undefined;
+    try {
+      while (field === undefined && !finder.done) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.byteLength;
+        if (total > limit) throw bodyTooLarge(limit);
+        held.push(value);
+        field = finder.push(value);
+      }
+    } catch (error) {
+      await reader.cancel().catch(() => undefined);
+      if (error instanceof MalformedMultipartError) {
+        throw new ProxyError(400, { message: `The multipart body is malformed: ${error.message}.`, code: 'invalid_multipart' });
+      }
+      throw error;
+    }
+    if (field === undefined) {
+      await reader.cancel().catch(() => undefined);
+      throw missingModel();
+    }
+
+    const model = field.value.trim();
+    const deployment = deploymentFor(config, model);
+    logFields.model = model;
+    logFields.deployment = deployment;
+    const target = deploymentTarget(config.azure, options.family, options.operation, deployment, url.searchParams);
+    let delta = 0;
+    if (target.bodyModel !== undefined) ({ chunks: held, delta } = replaceField(held, field, target.bodyModel));
+
+    let exceeded = false;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const next = held.shift();
+          if (next !== undefined) {
+            controller.enqueue(next);
+            return;
+          }
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          total += value.byteLength;
+          if (total > limit) {
+            exceeded = true;
+            await reader.cancel().catch(() => undefined);
+            controller.error(bodyTooLarge(limit));
+            return;
+          }
+          controller.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+    const headers = azureRequestHeaders(request.headers, credential.apiKey);
+    // Azure gets the length the client declared (adjusted for a rewritten model), not a chunked upload.
+    if (Number.isSafeInteger(declared)) headers.set('content-length', String(declared + delta));
+    try {
+      const response = await upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal });
+      return await relayAzureResponse(response, { streamCompat: false });
+    } catch (error) {
+      if (exceeded) throw bodyTooLarge(limit);
+      throw error;
+    }
+  };
+}
+
+function missingModel(): ProxyError {
+  return new ProxyError(400, {
+    message: 'You must provide a model parameter (a "model" field of the multipart body).',
+    param: 'model',
+    code: 'missing_required_parameter',
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * Resource-level Azure OpenAI operations (responses, files, batches, fine-tuning, vector stores, assistants and
+ * threads): the OpenAI path goes to the same path under `/openai` (or `/openai/v1`), with the client's query.
+ * JSON bodies are checked and forwarded as sent, except that where Azure expects a deployment in `model` (a
+ * response, an assistant, a run) the model is mapped in place. Uploads stream through.
+ */
+import { fillPath, resourceUrl } from '../azureApi';
+import type { ApiFamily } from '../config';
+import type { RouteHandler } from '../context';
+import { replaceTopLevelModel } from '../jsonModel';
+import { multipartBoundary } from '../multipart';
+import { bodyTooLarge, limitBodyStream, readJsonBody } from '../requestBody';
+import { azureRequestHeaders } from '../upstream';
+import { relayAzureResponse } from './azureResponse';
+import { deploymentFor } from './deploymentModel';
+
+export interface ResourceOperationOptions {
+  family: ApiFamily;
+  /** The OpenAI path template, e.g. `/files/{file_id}/content`. */
+  path: string;
+  /** The body's `model` names a deployment on Azure, so it is mapped. */
+  mapsModel?: boolean;
+}
+
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
+
+export function resourceOperation(options: ResourceOperationOptions): RouteHandler {
+  return async ({ request, url, params, services, logFields }) => {
+    const { config, authorizer, upstream } = services;
+    const credential = authorizer.authorize(request.headers);
+    const headers = azureRequestHeaders(request.headers, credential.apiKey);
+    const limit = config.maxBodyBytes;
+    let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
+    let exceeded = false;
+
+    if (!BODYLESS.has(request.method) && request.body !== null) {
+      if (multipartBoundary(request.headers.get('content-type')) !== undefined) {
+        const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+        if (declared > limit) throw bodyTooLarge(limit);
+        if (Number.isSafeInteger(declared)) headers.set('content-length', String(declared));
+        body = limitBodyStream(request.body as ReadableStream<Uint8Array>, limit, () => {
+          exceeded = true;
+        });
+      } else {
+        const json = await readJsonBody(request, limit);
+        body = json.bytes;
+        const model = json.json.model;
+        if (options.mapsModel === true && typeof model === 'string') {
+          const deployment = deploymentFor(config, model);
+          logFields.model = model;
+          logFields.deployment = deployment;
+          body = replaceTopLevelModel(json.bytes, deployment);
+        }
+      }
+    }
+
+    try {
+      const response = await upstream({
+        url: resourceUrl(config.azure, options.family, fillPath(options.path, params), url.searchParams),
+        method: request.method,
+        headers,
+        body,
+        signal: request.signal,
+      });
+      return await relayAzureResponse(response, { streamCompat: false });
+    } catch (error) {
+      if (exceeded) throw bodyTooLarge(limit);
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,5 @@
+/** POST /v1/images/edits: edits of an uploaded image (multipart), by the deployment its model field maps to. */
+import { functionsProxy } from '../hosting/functionsApp';
+import { registerRouteFunction } from '../hosting/azureFunctions';
+
+registerRouteFunction('imageEdits', functionsProxy);
