@@ -1,8 +1,11 @@
 /**
- * A local Azure OpenAI emulator that speaks Azure's wire format: deployment URLs, a required and checked
- * api-version, `api-key` or Bearer auth, `prompt_filter_results`, the empty-choices first stream chunk,
- * Azure's error bodies (DeploymentNotFound, OperationNotSupported, content_filter), and 429 with
- * `retry-after`/`retry-after-ms` when a deployment's request quota is used up.
+ * A local Azure OpenAI emulator that speaks Azure's wire format, in both URL shapes:
+ *  - dated: `/openai/deployments/{deployment}/{operation}?api-version=V` and `/openai/{resource}?api-version=V`,
+ *    with the api-version required and checked (previews for what only previews have);
+ *  - v1: `/openai/v1/{path}`, the deployment named by the body's `model`, api-version absent, `v1` or `preview`.
+ * `api-key` or Bearer auth, `prompt_filter_results`, the empty-choices first stream chunk, Azure's error bodies
+ * (DeploymentNotFound, OperationNotSupported, content_filter), and 429 with `retry-after`/`retry-after-ms` when a
+ * deployment's request quota is used up.
  *
  * `npm start` uses it when no AZURE_OPENAI_ENDPOINT is set, and the tests use it as their upstream.
  */
@@ -10,23 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  argumentsFor,
-  base64Embedding,
-  chatReply,
-  chooseTool,
-  contentFilterResults,
-  countTokens,
-  embeddingFor,
-  isObject,
-  promptFilterResults,
-  promptText,
-  randomId,
-  tokenPieces,
-  type JsonObject,
-} from './content';
+import { isObject, type JsonObject } from './content';
+import { chat, completions, embeddings, type InferenceSettings } from './inference';
+import { imageEdits, imageGenerations, speech, transcribe, type ImageStore } from './mediaOps';
+import { azureError, deploymentNotFound, EmulatorHttpError, resourceNotFound, validationError, type Reply, type SseEvent } from './reply';
+import { EmulatorResources, type ParsedBody } from './resources';
 
-export type DeploymentKind = 'chat' | 'completions' | 'embeddings';
+export type DeploymentKind = 'chat' | 'completions' | 'embeddings' | 'images' | 'transcription' | 'speech';
 
 export interface EmulatorDeployment {
   name: string;
@@ -47,6 +40,8 @@ export interface EmulatorOptions {
   /** Entra tokens accepted as `Authorization: Bearer`. */
   bearerTokens?: readonly string[];
   deployments?: readonly EmulatorDeployment[];
+  /** Fine-tuned models the resource has, listed by `GET /openai/models`. */
+  fineTunedModels?: readonly string[];
   /** Delay between stream chunks, ms. */
   chunkDelayMs?: number;
   /** Prompt phrases that the emulated content filter blocks with Azure's 400 content_filter error. */
@@ -60,7 +55,9 @@ export interface RecordedRequest {
   path: string;
   query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
+  /** The body as text, cut at 64 KiB (uploads can be large); `bodyBytes` has the whole length. */
   body: string;
+  bodyBytes: number;
 }
 
 export const EMULATOR_API_KEY = 'emulator-key';
@@ -74,62 +71,59 @@ export const DEFAULT_DEPLOYMENTS: readonly EmulatorDeployment[] = [
   { name: 'gpt-35-turbo-instruct', model: 'gpt-35-turbo-instruct-0914', kind: 'completions' },
   { name: 'text-embedding-3-small', model: 'text-embedding-3-small', kind: 'embeddings', dimensions: 1536 },
   { name: 'text-embedding-ada-002', model: 'text-embedding-ada-002', kind: 'embeddings', dimensions: 1536 },
+  { name: 'dall-e-3', model: 'dall-e-3', kind: 'images' },
+  { name: 'gpt-image-1', model: 'gpt-image-1', kind: 'images' },
+  { name: 'whisper', model: 'whisper', kind: 'transcription' },
+  { name: 'tts', model: 'tts', kind: 'speech' },
 ];
 
-/** api-versions the data plane accepts; anything else is "Resource not found", as on Azure. */
+/** Dated api-versions the data plane accepts; anything else is "Resource not found", as on Azure. */
 export const SUPPORTED_API_VERSIONS: ReadonlySet<string> = new Set([
-  '2022-12-01',
-  '2023-05-15',
-  '2024-02-01',
-  '2024-06-01',
-  '2024-10-21',
-  '2023-03-15-preview',
-  '2023-06-01-preview',
-  '2023-07-01-preview',
-  '2023-08-01-preview',
-  '2023-09-01-preview',
-  '2023-12-01-preview',
-  '2024-02-15-preview',
-  '2024-03-01-preview',
-  '2024-04-01-preview',
-  '2024-05-01-preview',
-  '2024-07-01-preview',
-  '2024-08-01-preview',
-  '2024-09-01-preview',
-  '2024-10-01-preview',
-  '2024-12-01-preview',
-  '2025-01-01-preview',
-  '2025-02-01-preview',
-  '2025-03-01-preview',
-  '2025-04-01-preview',
+  '2022-12-01', '2023-05-15', '2024-02-01', '2024-06-01', '2024-10-21',
+  '2023-03-15-preview', '2023-06-01-preview', '2023-07-01-preview', '2023-08-01-preview', '2023-09-01-preview',
+  '2023-12-01-preview', '2024-02-15-preview', '2024-03-01-preview', '2024-04-01-preview', '2024-05-01-preview',
+  '2024-07-01-preview', '2024-08-01-preview', '2024-09-01-preview', '2024-10-01-preview', '2024-12-01-preview',
+  '2025-01-01-preview', '2025-02-01-preview', '2025-03-01-preview', '2025-04-01-preview',
 ]);
 
-const OPERATIONS: Record<string, { kind: DeploymentKind; azureName: string }> = {
-  'chat/completions': { kind: 'chat', azureName: 'ChatCompletions_Create' },
-  completions: { kind: 'completions', azureName: 'Completions_Create' },
-  embeddings: { kind: 'embeddings', azureName: 'Embeddings_Create' },
+interface DeploymentOperation {
+  kind: DeploymentKind;
+  azureName: string;
+  body: 'json' | 'multipart';
+  /** Only previews of this date or later have the operation. */
+  previewSince?: string;
+}
+
+const DEPLOYMENT_OPERATIONS: Readonly<Record<string, DeploymentOperation>> = {
+  'chat/completions': { kind: 'chat', azureName: 'ChatCompletions_Create', body: 'json' },
+  completions: { kind: 'completions', azureName: 'Completions_Create', body: 'json' },
+  embeddings: { kind: 'embeddings', azureName: 'Embeddings_Create', body: 'json' },
+  'images/generations': { kind: 'images', azureName: 'ImageGenerations_Create', body: 'json' },
+  'images/edits': { kind: 'images', azureName: 'ImageEdits_Create', body: 'multipart', previewSince: '2025-04-01' },
+  'audio/transcriptions': { kind: 'transcription', azureName: 'Transcriptions_Create', body: 'multipart' },
+  'audio/translations': { kind: 'transcription', azureName: 'Translations_Create', body: 'multipart' },
+  'audio/speech': { kind: 'speech', azureName: 'Speech_Create', body: 'json', previewSince: '2024-02-15' },
 };
 
-class EmulatorHttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: JsonObject,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(`HTTP ${status}`);
-  }
+/** Resource families of the dated API, and the first preview that has each (none: every listed version). */
+const RESOURCE_FAMILIES: Readonly<Record<string, string | undefined>> = {
+  files: undefined,
+  batches: undefined,
+  fine_tuning: undefined,
+  models: undefined,
+  responses: '2025-03-01',
+  assistants: '2024-02-15',
+  threads: '2024-02-15',
+  vector_stores: '2024-05-01',
+};
+
+function datedVersionHas(apiVersion: string | null, previewSince: string | undefined): apiVersion is string {
+  if (apiVersion === null || !SUPPORTED_API_VERSIONS.has(apiVersion)) return false;
+  return previewSince === undefined || (apiVersion.endsWith('-preview') && apiVersion.slice(0, 10) >= previewSince);
 }
 
-function azureError(status: number, code: string, message: string, extra: JsonObject = {}): EmulatorHttpError {
-  return new EmulatorHttpError(status, { error: { code, message, ...extra } });
-}
-
-/** The validation errors Azure passes on from the model service are in OpenAI's own shape. */
-function validationError(message: string, param: string | null = null): EmulatorHttpError {
-  return new EmulatorHttpError(400, { error: { message, type: 'invalid_request_error', param, code: null } });
-}
-
-const RESOURCE_NOT_FOUND = (): EmulatorHttpError => azureError(404, '404', 'Resource not found');
+const RECORDED_BODY_BYTES = 64 * 1024;
+const BINARY_CHUNK_BYTES = 16 * 1024;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -142,20 +136,27 @@ export class AzureOpenAIEmulator {
   url = '';
 
   readonly #server: Server;
-  readonly #options: Required<Omit<EmulatorOptions, 'host' | 'port'>>;
+  readonly #apiKeys: readonly string[];
+  readonly #bearerTokens: readonly string[];
+  readonly #chunkDelayMs: number;
+  readonly #settings: InferenceSettings;
   readonly #deployments: Map<string, EmulatorDeployment>;
   readonly #windows = new Map<string, number[]>();
+  readonly #images: ImageStore = new Map();
+  readonly #resources: EmulatorResources;
 
   private constructor(options: EmulatorOptions) {
-    this.#options = {
-      apiKeys: options.apiKeys ?? [EMULATOR_API_KEY],
-      bearerTokens: options.bearerTokens ?? [],
-      deployments: options.deployments ?? DEFAULT_DEPLOYMENTS,
-      chunkDelayMs: options.chunkDelayMs ?? 0,
-      blockedTerms: options.blockedTerms ?? [EMULATOR_BLOCKED_TERM],
-      asyncFilterChunks: options.asyncFilterChunks ?? false,
-    };
-    this.#deployments = new Map(this.#options.deployments.map((d) => [d.name, d]));
+    this.#apiKeys = options.apiKeys ?? [EMULATOR_API_KEY];
+    this.#bearerTokens = options.bearerTokens ?? [];
+    this.#chunkDelayMs = options.chunkDelayMs ?? 0;
+    this.#settings = { blockedTerms: options.blockedTerms ?? [EMULATOR_BLOCKED_TERM], asyncFilterChunks: options.asyncFilterChunks ?? false };
+    this.#deployments = new Map((options.deployments ?? DEFAULT_DEPLOYMENTS).map((d) => [d.name, d]));
+    this.#resources = new EmulatorResources({
+      ...this.#settings,
+      deployment: (name) => this.#deployments.get(name),
+      deployments: () => [...this.#deployments.values()],
+      fineTunedModels: options.fineTunedModels ?? [],
+    });
     this.#server = createServer((req, res) => {
       this.#serve(req, res).catch(() => res.destroy());
     });
@@ -173,7 +174,7 @@ export class AzureOpenAIEmulator {
   }
 
   get deployments(): readonly EmulatorDeployment[] {
-    return this.#options.deployments;
+    return [...this.#deployments.values()];
   }
 
   async close(): Promise<void> {
@@ -187,17 +188,19 @@ export class AzureOpenAIEmulator {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const bodyText = Buffer.concat(chunks).toString('utf8');
+    const body = Buffer.concat(chunks);
     this.requests.push({
       method: req.method ?? 'GET',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: { ...req.headers },
-      body: bodyText,
+      body: body.subarray(0, RECORDED_BODY_BYTES).toString('utf8'),
+      bodyBytes: body.length,
     });
     const common = { 'apim-request-id': randomUUID(), 'x-request-id': randomUUID(), 'x-ms-region': 'Emulator' };
     try {
-      await this.#route(req, res, url, bodyText, common);
+      const reply = await this.#route(req, url, body);
+      await this.#write(res, reply, common);
     } catch (error) {
       if (!(error instanceof EmulatorHttpError)) throw error;
       res.writeHead(error.status, { 'content-type': 'application/json', ...common, ...error.headers });
@@ -205,66 +208,71 @@ export class AzureOpenAIEmulator {
     }
   }
 
-  async #route(
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    bodyText: string,
-    common: Record<string, string>,
-  ): Promise<void> {
-    const match = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(url.pathname);
-    const operation = match?.[2] === undefined ? undefined : OPERATIONS[match[2]];
-    if (match?.[1] === undefined || operation === undefined || req.method !== 'POST') throw RESOURCE_NOT_FOUND();
+  async #route(req: IncomingMessage, url: URL, raw: Buffer): Promise<Reply> {
+    const method = req.method ?? 'GET';
     const apiVersion = url.searchParams.get('api-version');
-    if (apiVersion === null || !SUPPORTED_API_VERSIONS.has(apiVersion)) throw RESOURCE_NOT_FOUND();
-    this.#authenticate(req);
 
-    const deployment = this.#deployments.get(decodeURIComponent(match[1]));
-    if (deployment === undefined) {
-      throw azureError(
-        404,
-        'DeploymentNotFound',
-        'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
-      );
+    // Generated images, served without auth like a blob's SAS URL.
+    const blob = /^\/emulator-blobs\/images\/([\w-]+)\.png$/.exec(url.pathname);
+    if (blob?.[1] !== undefined && method === 'GET') {
+      const png = this.#images.get(blob[1]);
+      if (png === undefined) throw resourceNotFound();
+      return { kind: 'bytes', body: png, contentType: 'image/png' };
     }
-    if (deployment.kind !== operation.kind) {
-      const what = match[2] === 'chat/completions' ? 'chatCompletion' : match[2];
-      throw azureError(
-        400,
-        'OperationNotSupported',
-        `The ${what} operation does not work with the specified model, ${deployment.model}. Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993.`,
-      );
-    }
-    const remaining = this.#takeQuota(deployment, operation.azureName, apiVersion);
 
-    let body: unknown;
-    try {
-      body = JSON.parse(bodyText);
-    } catch {
-      throw validationError("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.");
+    const dated = /^\/openai\/deployments\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (dated?.[1] !== undefined && dated[2] !== undefined) {
+      const operation = DEPLOYMENT_OPERATIONS[dated[2]];
+      if (operation === undefined || method !== 'POST' || !datedVersionHas(apiVersion, operation.previewSince)) throw resourceNotFound();
+      this.#authenticate(req);
+      const deployment = this.#deployments.get(decodeURIComponent(dated[1]));
+      if (deployment === undefined) throw deploymentNotFound();
+      return this.#deploymentOperation(dated[2], operation, deployment, await parseBody(req, raw, operation.body), apiVersion);
     }
-    if (!isObject(body)) throw validationError('Invalid request body: expected an object.');
-    if (body.stream_options !== undefined && apiVersion < '2024-09-01') {
-      throw validationError('Unrecognized request argument supplied: stream_options');
+
+    const v1 = /^\/openai\/v1\/(.+)$/.exec(url.pathname);
+    if (v1?.[1] !== undefined) {
+      if (apiVersion !== null && apiVersion !== 'v1' && apiVersion !== 'preview') {
+        throw azureError(400, 'BadRequest', `API version ${apiVersion} is not supported by the v1 API; use v1 or preview, or leave it out.`);
+      }
+      this.#authenticate(req);
+      const operation = DEPLOYMENT_OPERATIONS[v1[1]];
+      if (operation !== undefined && method === 'POST') {
+        const body = await parseBody(req, raw, operation.body);
+        // The v1 API names the deployment in the body's model.
+        const model = body.form?.get('model') ?? body.json?.model;
+        if (typeof model !== 'string' || model === '') throw validationError('you must provide a model parameter', 'model');
+        const deployment = this.#deployments.get(model);
+        if (deployment === undefined) throw deploymentNotFound();
+        return this.#deploymentOperation(v1[1], operation, deployment, body, apiVersion);
+      }
+      return this.#resource(req, method, v1[1], url.searchParams, raw);
     }
-    const headers = { ...common, 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-remaining-tokens': '100000' };
-    switch (deployment.kind) {
-      case 'chat':
-        return this.#chat(res, deployment, body, headers);
-      case 'completions':
-        return this.#completions(res, deployment, body, headers);
-      case 'embeddings':
-        return this.#embeddings(res, deployment, body, headers);
+
+    const resource = /^\/openai\/(.+)$/.exec(url.pathname);
+    if (resource?.[1] !== undefined) {
+      const family = resource[1].split('/')[0] ?? '';
+      if (!(family in RESOURCE_FAMILIES) || !datedVersionHas(apiVersion, RESOURCE_FAMILIES[family])) throw resourceNotFound();
+      this.#authenticate(req);
+      return this.#resource(req, method, resource[1], url.searchParams, raw);
     }
+    throw resourceNotFound();
+  }
+
+  async #resource(req: IncomingMessage, method: string, path: string, query: URLSearchParams, raw: Buffer): Promise<Reply> {
+    const multipart = req.headers['content-type']?.startsWith('multipart/form-data') === true;
+    const body = method === 'GET' || method === 'DELETE' ? {} : await parseBody(req, raw, multipart ? 'multipart' : 'json');
+    const reply = await this.#resources.route(method, path.split('/').map(decodeURIComponent), query, body);
+    if (reply === undefined) throw resourceNotFound();
+    return reply;
   }
 
   #authenticate(req: IncomingMessage): void {
     const apiKey = req.headers['api-key'];
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const { apiKeys, bearerTokens } = this.#options;
     const ok =
-      (typeof apiKey === 'string' && apiKeys.includes(apiKey)) ||
-      (bearer !== undefined && (bearerTokens.includes(bearer) || apiKeys.includes(bearer)));
+      (typeof apiKey === 'string' && this.#apiKeys.includes(apiKey)) ||
+      (bearer !== undefined && (this.#bearerTokens.includes(bearer) || this.#apiKeys.includes(bearer)));
     if (!ok) {
       throw azureError(
         401,
@@ -274,16 +282,66 @@ export class AzureOpenAIEmulator {
     }
   }
 
+  async #deploymentOperation(
+    name: string,
+    operation: DeploymentOperation,
+    deployment: EmulatorDeployment,
+    body: ParsedBody,
+    apiVersion: string | null,
+  ): Promise<Reply> {
+    if (deployment.kind !== operation.kind) {
+      const what = name === 'chat/completions' ? 'chatCompletion' : name;
+      throw azureError(
+        400,
+        'OperationNotSupported',
+        `The ${what} operation does not work with the specified model, ${deployment.model}. Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993.`,
+      );
+    }
+    const remaining = this.#takeQuota(deployment, operation.azureName, apiVersion ?? 'v1');
+    const json = body.json ?? {};
+    const datedBefore = (date: string): boolean => apiVersion !== null && /^\d/.test(apiVersion) && apiVersion < date;
+    if (json.stream_options !== undefined && datedBefore('2024-09-01')) {
+      throw validationError('Unrecognized request argument supplied: stream_options');
+    }
+    const reply = await this.#operate(name, deployment, body);
+    return reply.kind === 'json' ? { ...reply, headers: { 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-remaining-tokens': '100000' } } : reply;
+  }
+
+  #operate(name: string, deployment: EmulatorDeployment, body: ParsedBody): Reply | Promise<Reply> {
+    const json = body.json ?? {};
+    const form = body.form ?? new FormData();
+    switch (name) {
+      case 'chat/completions':
+        return chat(deployment, json, this.#settings);
+      case 'completions':
+        return completions(deployment, json, this.#settings);
+      case 'embeddings':
+        return embeddings(deployment, json);
+      case 'images/generations':
+        return imageGenerations(deployment, json, this.#settings, this.#images, this.url);
+      case 'images/edits':
+        return imageEdits(deployment, form, this.#settings, this.#images, this.url);
+      case 'audio/transcriptions':
+        return transcribe(deployment, form, 'transcribe');
+      case 'audio/translations':
+        return transcribe(deployment, form, 'translate');
+      case 'audio/speech':
+        return speech(json);
+      default:
+        throw resourceNotFound();
+    }
+  }
+
   /** Counts one request against the deployment's quota; throws Azure's 429 when it is used up. */
   #takeQuota(deployment: EmulatorDeployment, operationName: string, apiVersion: string): number {
     const limit = deployment.rateLimit;
     if (limit === undefined) return 1000;
     const now = Date.now();
     const window = (this.#windows.get(deployment.name) ?? []).filter((t) => t > now - limit.windowMs);
+    this.#windows.set(deployment.name, window);
     if (window.length >= limit.requests) {
       const retryAfterMs = Math.max(1, (window[0] ?? now) + limit.windowMs - now);
       const seconds = Math.ceil(retryAfterMs / 1000);
-      this.#windows.set(deployment.name, window);
       throw new EmulatorHttpError(
         429,
         {
@@ -292,200 +350,39 @@ export class AzureOpenAIEmulator {
             message: `Requests to the ${operationName} Operation under Azure OpenAI API version ${apiVersion} have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after ${seconds} second${seconds === 1 ? '' : 's'}. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.`,
           },
         },
-        {
-          'retry-after': String(seconds),
-          'retry-after-ms': String(retryAfterMs),
-          'x-ratelimit-remaining-requests': '0',
-        },
+        { 'retry-after': String(seconds), 'retry-after-ms': String(retryAfterMs), 'x-ratelimit-remaining-requests': '0' },
       );
     }
     window.push(now);
-    this.#windows.set(deployment.name, window);
     return limit.requests - window.length;
   }
 
-  #checkContentFilter(prompt: string): void {
-    const blocked = this.#options.blockedTerms.find((term) => prompt.includes(term));
-    if (blocked === undefined) return;
-    const results = {
-      ...contentFilterResults(),
-      violence: { filtered: true, severity: 'high' },
-      jailbreak: { filtered: false, detected: false },
-    };
-    throw new EmulatorHttpError(400, {
-      error: {
-        message:
-          "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766",
-        type: null,
-        param: 'prompt',
-        code: 'content_filter',
-        status: 400,
-        innererror: { code: 'ResponsibleAIPolicyViolation', content_filter_result: results },
-      },
-    });
-  }
-
-  #chat(res: ServerResponse, deployment: EmulatorDeployment, body: JsonObject, headers: Record<string, string>): Promise<void> {
-    if (!Array.isArray(body.messages) || body.messages.length === 0) {
-      throw validationError("'messages' is a required property", 'messages');
-    }
-    const messages: unknown[] = body.messages;
-    const prompt = promptText(messages);
-    this.#checkContentFilter(prompt);
-    const limit = maxTokens(body);
-    const tool = chooseTool(body);
-    const full = chatReply(deployment.name, messages);
-    const pieces = tokenPieces(full);
-    const truncated = limit !== undefined && pieces.length > limit;
-    let reply = truncated ? pieces.slice(0, limit).join('') : full;
-    const format = isObject(body.response_format) ? body.response_format.type : undefined;
-    if (format === 'json_object' || format === 'json_schema') reply = JSON.stringify({ reply });
-    const finishReason = tool !== undefined ? 'tool_calls' : truncated ? 'length' : 'stop';
-    const toolCall =
-      tool === undefined
-        ? undefined
-        : { id: randomId('call'), type: 'function', function: { name: tool.name, arguments: JSON.stringify(argumentsFor(tool.parameters)) } };
-    const choices = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 8) : 1;
-    const usage = {
-      prompt_tokens: countTokens(prompt) + 7 * messages.length,
-      completion_tokens: tool === undefined ? countTokens(reply) * choices : 12,
-      total_tokens: 0,
-    };
-    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    const id = randomId('chatcmpl');
-    const created = Math.floor(Date.now() / 1000);
-    const base = { id, created, model: deployment.model, system_fingerprint: 'fp_emulator' };
-
-    if (body.stream !== true) {
-      sendJson(res, 200, headers, {
-        ...base,
-        object: 'chat.completion',
-        choices: Array.from({ length: choices }, (_, index) => ({
-          index,
-          message: {
-            role: 'assistant',
-            content: toolCall === undefined ? reply : null,
-            refusal: null,
-            ...(toolCall !== undefined && { tool_calls: [toolCall] }),
-          },
-          finish_reason: finishReason,
-          logprobs: null,
-          content_filter_results: toolCall === undefined ? contentFilterResults() : {},
-        })),
-        usage,
-        prompt_filter_results: promptFilterResults(),
-      });
-      return Promise.resolve();
-    }
-
-    const includeUsage = isObject(body.stream_options) && body.stream_options.include_usage === true;
-    const chunk = (choice: JsonObject): JsonObject => ({
-      ...base,
-      object: 'chat.completion.chunk',
-      choices: [choice],
-      ...(includeUsage && { usage: null }),
-    });
-    const events: JsonObject[] = [
-      { choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: promptFilterResults() },
-    ];
-    for (let index = 0; index < choices; index++) {
-      events.push(chunk({ index, delta: { role: 'assistant', content: '', refusal: null }, finish_reason: null, logprobs: null, content_filter_results: {} }));
-      if (toolCall !== undefined) {
-        const args = toolCall.function.arguments;
-        const half = Math.ceil(args.length / 2);
-        events.push(chunk({ index, delta: { tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }] }, finish_reason: null, logprobs: null }));
-        for (const part of [args.slice(0, half), args.slice(half)]) {
-          events.push(chunk({ index, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null, logprobs: null }));
+  async #write(res: ServerResponse, reply: Reply, common: Record<string, string>): Promise<void> {
+    switch (reply.kind) {
+      case 'json':
+        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...common, ...reply.headers });
+        res.end(JSON.stringify(reply.body));
+        return;
+      case 'text':
+        res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType, ...common });
+        res.end(reply.body);
+        return;
+      case 'bytes':
+        // Sent in pieces, as a service streams audio, so clients see a streamed body.
+        res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType, ...common });
+        for (let at = 0; at < reply.body.length && !res.destroyed; at += BINARY_CHUNK_BYTES) {
+          res.write(reply.body.subarray(at, at + BINARY_CHUNK_BYTES));
+          if (this.#chunkDelayMs > 0) await sleep(this.#chunkDelayMs);
         }
-      } else {
-        for (const piece of tokenPieces(reply)) {
-          events.push(chunk({ index, delta: { content: piece }, finish_reason: null, logprobs: null, content_filter_results: contentFilterResults() }));
-        }
-      }
-      events.push(chunk({ index, delta: {}, finish_reason: finishReason, logprobs: null, content_filter_results: {} }));
-      if (this.#options.asyncFilterChunks) {
-        events.push(chunk({ index, finish_reason: null, content_filter_results: contentFilterResults(), content_filter_offsets: { check_offset: 0, start_offset: 0, end_offset: reply.length } }));
-      }
+        res.end();
+        return;
+      case 'events':
+        return this.#stream(res, common, reply.events, reply.done);
     }
-    if (includeUsage) events.push({ ...base, object: 'chat.completion.chunk', choices: [], usage });
-    return this.#stream(res, headers, events);
-  }
-
-  #completions(res: ServerResponse, deployment: EmulatorDeployment, body: JsonObject, headers: Record<string, string>): Promise<void> {
-    const prompts = typeof body.prompt === 'string' ? [body.prompt] : Array.isArray(body.prompt) ? body.prompt.filter((p): p is string => typeof p === 'string') : [];
-    if (prompts.length === 0) throw validationError("'prompt' is a required property", 'prompt');
-    this.#checkContentFilter(prompts.join('\n'));
-    const limit = maxTokens(body) ?? 16;
-    const texts = prompts.map((prompt) => {
-      const pieces = tokenPieces(` Emulated completion of: ${prompt}`);
-      return { text: pieces.slice(0, limit).join(''), finish: pieces.length > limit ? 'length' : 'stop' };
-    });
-    const usage = {
-      prompt_tokens: countTokens(prompts.join(' ')),
-      completion_tokens: texts.reduce((n, t) => n + countTokens(t.text), 0),
-      total_tokens: 0,
-    };
-    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    const base = { id: randomId('cmpl'), created: Math.floor(Date.now() / 1000), model: deployment.model, object: 'text_completion' };
-    if (body.stream !== true) {
-      sendJson(res, 200, headers, {
-        ...base,
-        choices: texts.map((t, index) => ({ text: t.text, index, finish_reason: t.finish, logprobs: null, content_filter_results: contentFilterResults() })),
-        usage,
-        prompt_filter_results: promptFilterResults(prompts.length),
-      });
-      return Promise.resolve();
-    }
-    const events: JsonObject[] = [{ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: promptFilterResults(prompts.length) }];
-    texts.forEach((t, index) => {
-      for (const piece of tokenPieces(t.text)) {
-        events.push({ ...base, choices: [{ text: piece, index, finish_reason: null, logprobs: null, content_filter_results: contentFilterResults() }] });
-      }
-      events.push({ ...base, choices: [{ text: '', index, finish_reason: t.finish, logprobs: null }] });
-    });
-    if (isObject(body.stream_options) && body.stream_options.include_usage === true) events.push({ ...base, choices: [], usage });
-    return this.#stream(res, headers, events);
-  }
-
-  #embeddings(res: ServerResponse, deployment: EmulatorDeployment, body: JsonObject, headers: Record<string, string>): Promise<void> {
-    const input = body.input;
-    const inputs: string[] =
-      typeof input === 'string'
-        ? [input]
-        : Array.isArray(input) && input.every((i) => typeof i === 'string')
-          ? input
-          : Array.isArray(input) && input.every((i) => typeof i === 'number')
-            ? [JSON.stringify(input)]
-            : Array.isArray(input) && input.every(Array.isArray)
-              ? input.map((i) => JSON.stringify(i))
-              : [];
-    if (inputs.length === 0) throw validationError("'input' is a required property", 'input');
-    let dimensions = deployment.dimensions ?? 1536;
-    if (body.dimensions !== undefined) {
-      if (!deployment.model.startsWith('text-embedding-3')) {
-        throw validationError('This model does not support specifying dimensions.', 'dimensions');
-      }
-      if (typeof body.dimensions !== 'number' || body.dimensions < 1 || body.dimensions > dimensions) {
-        throw validationError(`'dimensions' must be between 1 and ${dimensions}.`, 'dimensions');
-      }
-      dimensions = body.dimensions;
-    }
-    const base64 = body.encoding_format === 'base64';
-    const tokens = inputs.reduce((n, text) => n + countTokens(text), 0);
-    sendJson(res, 200, headers, {
-      object: 'list',
-      data: inputs.map((text, index) => {
-        const vector = embeddingFor(text, dimensions);
-        return { object: 'embedding', index, embedding: base64 ? base64Embedding(vector) : vector };
-      }),
-      model: deployment.model,
-      usage: { prompt_tokens: tokens, total_tokens: tokens },
-    });
-    return Promise.resolve();
   }
 
   /** Writes events one by one (with the configured delay), stopping as soon as the client goes away. */
-  async #stream(res: ServerResponse, headers: Record<string, string>, events: readonly JsonObject[]): Promise<void> {
+  async #stream(res: ServerResponse, headers: Record<string, string>, events: readonly SseEvent[], done: string | undefined): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
     this.stats.streamsStarted++;
     this.stats.openStreams++;
@@ -496,11 +393,12 @@ export class AzureOpenAIEmulator {
     try {
       for (const event of events) {
         if (closed) break;
-        res.write(`data: ${JSON.stringify(event)}\n\n`);
-        if (this.#options.chunkDelayMs > 0) await sleep(this.#options.chunkDelayMs);
+        const data = typeof event.data === 'string' ? event.data : JSON.stringify(event.data);
+        res.write(`${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${data}\n\n`);
+        if (this.#chunkDelayMs > 0) await sleep(this.#chunkDelayMs);
       }
       if (!closed) {
-        res.end('data: [DONE]\n\n');
+        res.end(done === undefined ? undefined : `${done === '[DONE]' && events.some((e) => e.event !== undefined) ? 'event: done\n' : ''}data: ${done}\n\n`);
         this.stats.streamsCompleted++;
       } else {
         this.stats.streamsAborted++;
@@ -512,13 +410,26 @@ export class AzureOpenAIEmulator {
   }
 }
 
-function maxTokens(body: JsonObject): number | undefined {
-  const value = body.max_completion_tokens ?? body.max_tokens;
-  return typeof value === 'number' && value > 0 ? value : undefined;
+/** Reads a request body as JSON or multipart form data, answering as Azure does when it cannot. */
+async function parseBody(req: IncomingMessage, raw: Buffer, kind: 'json' | 'multipart'): Promise<ParsedBody> {
+  const contentType = req.headers['content-type'] ?? '';
+  if (kind === 'multipart') {
+    if (!contentType.startsWith('multipart/form-data')) throw validationError('Expected a multipart/form-data body.');
+    try {
+      return { form: await new Response(raw, { headers: { 'content-type': contentType } }).formData() };
+    } catch {
+      throw validationError('Could not parse the multipart/form-data body.');
+    }
+  }
+  if (raw.length === 0) return { json: {} };
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw validationError(
+      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.",
+    );
+  }
+  if (!isObject(body)) throw validationError('Invalid request body: expected an object.');
+  return { json: body as JsonObject };
 }
-
-function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
