@@ -11,7 +11,7 @@ const SIZES = new Set(['256x256', '512x512', '1024x1024', '1792x1024', '1024x179
 
 function imageSize(size: unknown): [number, number] {
   if (size === undefined || size === null || size === 'auto') return [1024, 1024];
-  if (typeof size !== 'string' || !SIZES.has(size)) throw validationError(`'${String(size)}' is not a supported size.`, 'size');
+  if (typeof size !== 'string' || !SIZES.has(size)) throw validationError(`'${JSON.stringify(size)}' is not a supported size.`, 'size');
   const [w, h] = size.split('x').map(Number);
   return [w ?? 1024, h ?? 1024];
 }
@@ -94,7 +94,7 @@ export async function transcribe(deployment: ModelDeployment, form: FormData, ta
         segments: [{ id: 0, seek: 0, start: 0, end: duration, text, tokens: [], temperature: 0, avg_logprob: 0, compression_ratio: 1, no_speech_prob: 0 }],
       });
     default:
-      throw validationError(`'${String(format)}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt'] - 'response_format'`, 'response_format');
+      throw validationError(`'${JSON.stringify(format)}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt'] - 'response_format'`, 'response_format');
   }
 }
 

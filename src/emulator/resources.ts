@@ -57,6 +57,8 @@ function textOf(content: unknown): string {
     .join(' ');
 }
 
+const roleOf = (role: unknown): string => (role === 'assistant' ? 'assistant' : 'user');
+
 /** The text of a stored thread message, whose content parts are `{type: "text", text: {value}}`. */
 function messageText(message: JsonObject): string {
   const parts = Array.isArray(message.content) ? message.content : [];
@@ -223,7 +225,7 @@ export class EmulatorResources {
         { object: 'fine_tuning.job.event', id: `${id}-created`, created_at: job.created_at, level: 'info', message: 'Job enqueued', type: 'message', data: {} },
         ...(job.status === 'cancelled' ? [{ object: 'fine_tuning.job.event', id: `${id}-cancelled`, created_at: now(), level: 'info', message: 'Job cancelled', type: 'message', data: {} }] : []),
       ];
-      return list(events as JsonObject[], query, true);
+      return list(events, query, true);
     }
     if (method === 'GET' && sub === 'checkpoints') return list([], query);
     return undefined;
@@ -394,7 +396,7 @@ export class EmulatorResources {
     const thread = { id: randomId('thread'), object: 'thread', created_at: now(), metadata: body?.metadata ?? {}, tool_resources: {} };
     const state = { thread, messages: [] as JsonObject[], runs: new Map<string, JsonObject>() };
     for (const message of Array.isArray(body?.messages) ? body.messages.filter(isObject) : []) {
-      state.messages.push(this.#message(thread.id, String(message.role ?? 'user'), textOf(message.content)));
+      state.messages.push(this.#message(thread.id, roleOf(message.role), textOf(message.content)));
     }
     this.#threads.set(thread.id, state);
     return state;
@@ -441,7 +443,7 @@ export class EmulatorResources {
       if (subId === undefined) {
         if (method === 'GET') return list(state.messages, query, true);
         if (method !== 'POST') return undefined;
-        const message = this.#message(id, String(body?.role ?? 'user'), textOf(body?.content));
+        const message = this.#message(id, roleOf(body?.role), textOf(body?.content));
         state.messages.push(message);
         return json(message);
       }

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isObject, type JsonObject } from './content';
+import { isObject } from './content';
 import { chat, completions, embeddings, type InferenceSettings } from './inference';
 import { imageEdits, imageGenerations, speech, transcribe, type ImageStore } from './mediaOps';
 import { azureError, deploymentNotFound, EmulatorHttpError, resourceNotFound, validationError, type Reply, type SseEvent } from './reply';
@@ -431,5 +431,5 @@ async function parseBody(req: IncomingMessage, raw: Buffer, kind: 'json' | 'mult
     );
   }
   if (!isObject(body)) throw validationError('Invalid request body: expected an object.');
-  return { json: body as JsonObject };
+  return { json: body };
 }
