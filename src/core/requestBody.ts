@@ -71,7 +71,7 @@ export function limitBodyStream(
 }
 
 /** A missing content type is taken as JSON (curl users forget it); any other non-JSON type is refused. */
-function assertJsonContentType(headers: Headers): void {
+export function assertJsonContentType(headers: Headers): void {
   const contentType = headers.get('content-type');
   if (contentType === null) return;
   const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
@@ -84,7 +84,11 @@ function assertJsonContentType(headers: Headers): void {
 
 export async function readJsonBody(request: Request, limit: number): Promise<JsonRequestBody> {
   assertJsonContentType(request.headers);
-  const bytes = await readBodyWithLimit(request, limit);
+  return parseJsonBody(await readBodyWithLimit(request, limit));
+}
+
+/** A JSON object from the bytes a client sent, or a 400 in OpenAI's shape. */
+export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));

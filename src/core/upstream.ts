@@ -1,11 +1,15 @@
 /**
  * The upstream HTTP call and the headers that cross the proxy in each direction.
  *
- * One keep-alive connection pool (undici Agent) is shared by every request of an instance. Network failures
+ * One keep-alive connection pool (undici Agent) is shared by every request of an instance. The call uses
+ * undici's `request`, not its `fetch`: fetch keeps a streamed request body in memory until the upload ends
+ * (nodejs/undici#4058), while `request` sends it with backpressure, and costs less per call. Network failures
  * become OpenAI-shaped 502/504 errors that name the cause but never the credential.
  */
-import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import { Readable } from 'node:stream';
+import { Agent, request as undiciRequest } from 'undici';
 import { ProxyError } from './errors';
+import { readableToWeb } from './nodeStreams';
 
 export interface UpstreamRequest {
   url: string;
@@ -130,6 +134,24 @@ export function isAbortError(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'AbortError';
 }
 
+/** Statuses whose responses have no body (a web Response refuses one). */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+function toHeaderRecord(headers: Headers): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const [name, value] of headers) record[name] = value;
+  return record;
+}
+
+function toWebHeaders(headers: Record<string, string | string[] | undefined>): Headers {
+  const result = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const item of value) result.append(name, item);
+    else if (value !== undefined) result.set(name, value);
+  }
+  return result;
+}
+
 export function createUpstreamFetch(options: UpstreamClientOptions = {}): UpstreamFetch {
   const dispatcher = new Agent({
     keepAliveTimeout: 30_000,
@@ -137,18 +159,19 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
     bodyTimeout: options.bodyTimeoutMs ?? 5 * 60_000,
   });
   return async (request) => {
-    const init: UndiciRequestInit = {
-      method: request.method,
-      // The global Headers and undici's are the same class at run time, declared twice.
-      headers: request.headers as unknown as UndiciRequestInit['headers'],
-      body: request.body ?? null,
-      signal: request.signal ?? null,
-      dispatcher,
-      redirect: 'manual',
-      ...(request.body instanceof ReadableStream && { duplex: 'half' as const }),
-    };
     try {
-      return await undiciFetch(request.url, init);
+      const { statusCode, headers, body } = await undiciRequest(request.url, {
+        method: request.method,
+        headers: toHeaderRecord(request.headers),
+        body: request.body instanceof ReadableStream ? Readable.fromWeb(request.body) : (request.body ?? null),
+        signal: request.signal ?? null,
+        dispatcher,
+      });
+      if (NULL_BODY_STATUSES.has(statusCode)) {
+        body.resume();
+        return new Response(null, { status: statusCode, headers: toWebHeaders(headers) });
+      }
+      return new Response(readableToWeb(body, { onCancel: 'destroy' }), { status: statusCode, headers: toWebHeaders(headers) });
     } catch (error) {
       if (isAbortError(error)) throw error;
       throw upstreamFailure(error, new URL(request.url).host);

@@ -6,8 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { openAIError } from '../core/errors';
+import { readableToWeb } from '../core/nodeStreams';
 import type { OpenAIProxy } from '../core/proxy';
 
 export interface LocalHostOptions {
@@ -32,7 +32,7 @@ function toWebRequest(req: IncomingMessage, signal: AbortSignal, origin: string)
     method,
     headers,
     signal,
-    ...(hasBody && { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' as const }),
+    ...(hasBody && { body: readableToWeb(req, { onCancel: 'stop-reading' }), duplex: 'half' as const }),
   });
 }
 

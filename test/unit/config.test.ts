@@ -72,6 +72,30 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...endpoint, AZURE_OPENAI_API_KEY: 'k', PROXY_API_KEYS: 'c' }).azure.fixedApiKey).toBe('k');
   });
 
+  it('gives each route family an api-version: previews where only previews serve, else the global one', () => {
+    expect(loadConfig(endpoint).azure.apiVersions).toEqual({
+      inference: '2024-10-21',
+      images: '2025-04-01-preview',
+      audio: '2025-04-01-preview',
+      files: '2024-10-21',
+      responses: '2025-04-01-preview',
+      assistants: '2025-04-01-preview',
+    });
+    const preview = loadConfig({ ...endpoint, AZURE_OPENAI_API_VERSION: '2025-03-01-preview', AZURE_OPENAI_API_VERSION_FILES: '2024-06-01' });
+    expect(preview.azure.apiVersions).toMatchObject({ inference: '2025-03-01-preview', responses: '2025-03-01-preview', files: '2024-06-01' });
+    expect(preview.azure.apiShape).toBe('dated');
+  });
+
+  it('switches to the v1 shape with v1 or preview, where families may only choose v1 or preview', () => {
+    const v1 = loadConfig({ ...endpoint, AZURE_OPENAI_API_VERSION: 'v1', AZURE_OPENAI_API_VERSION_RESPONSES: 'preview' });
+    expect(v1.azure.apiShape).toBe('v1');
+    expect(v1.azure.apiVersions).toMatchObject({ inference: 'v1', files: 'v1', responses: 'preview' });
+    expect(problemsOf({ ...endpoint, AZURE_OPENAI_API_VERSION: 'v1', AZURE_OPENAI_API_VERSION_AUDIO: '2025-04-01-preview' })[0]).toMatch(
+      /^AZURE_OPENAI_API_VERSION_AUDIO: "2025-04-01-preview" does not fit AZURE_OPENAI_API_VERSION "v1"/,
+    );
+    expect(problemsOf({ ...endpoint, AZURE_OPENAI_API_VERSION_IMAGES: 'preview' })[0]).toMatch(/^AZURE_OPENAI_API_VERSION_IMAGES: "preview" does not fit/);
+  });
+
   it('parses booleans and the mapper', () => {
     const config = loadConfig({ ...endpoint, AZURE_OPENAI_STREAM_COMPAT: 'OFF', AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=prod' });
     expect(config.streamCompat).toBe(false);

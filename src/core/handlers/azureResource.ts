@@ -9,7 +9,7 @@ import type { ApiFamily } from '../config';
 import type { RouteHandler } from '../context';
 import { replaceTopLevelModel } from '../jsonModel';
 import { multipartBoundary } from '../multipart';
-import { bodyTooLarge, limitBodyStream, readJsonBody } from '../requestBody';
+import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { deploymentFor } from './deploymentModel';
@@ -42,14 +42,19 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
           exceeded = true;
         });
       } else {
-        const json = await readJsonBody(request, limit);
-        body = json.bytes;
-        const model = json.json.model;
-        if (options.mapsModel === true && typeof model === 'string') {
-          const deployment = deploymentFor(config, model);
-          logFields.model = model;
-          logFields.deployment = deployment;
-          body = replaceTopLevelModel(json.bytes, deployment);
+        assertJsonContentType(request.headers);
+        const bytes = await readBodyWithLimit(request, limit);
+        // Actions such as `POST /batches/{id}/cancel` have no body at all.
+        if (bytes.byteLength > 0) {
+          const json = parseJsonBody(bytes);
+          body = json.bytes;
+          const model = json.json.model;
+          if (options.mapsModel === true && typeof model === 'string') {
+            const deployment = deploymentFor(config, model);
+            logFields.model = model;
+            logFields.deployment = deployment;
+            body = replaceTopLevelModel(json.bytes, deployment);
+          }
         }
       }
     }
