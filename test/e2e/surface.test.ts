@@ -196,3 +196,26 @@ describe('GET /v1/models with AZURE_OPENAI_MODELS_FROM_AZURE', () => {
     }
   });
 });
+
+describe('a route family api-version setting', () => {
+  it('is sent for its family only, and one that lacks the API reaches the client as Azure answers it', async () => {
+    const stack = await startStack({
+      env: { AZURE_OPENAI_MODEL_MAPPER: MAPPER, AZURE_OPENAI_API_VERSION_RESPONSES: '2025-03-01-preview', AZURE_OPENAI_API_VERSION_AUDIO: '2024-10-21' },
+    });
+    try {
+      const client = new OpenAI({ apiKey: EMULATOR_API_KEY, baseURL: stack.baseURL, maxRetries: 0 });
+      await client.responses.create({ model: 'my-gpt', input: 'hi' });
+      expect(stack.emulator.requests.at(-1)?.query['api-version']).toBe('2025-03-01-preview');
+      await client.chat.completions.create({ model: 'my-gpt', messages: [{ role: 'user', content: 'hi' }] });
+      expect(stack.emulator.requests.at(-1)?.query['api-version']).toBe('2024-10-21');
+      // Transcription is GA in 2024-10-21; speech exists only in previews, so Azure answers 404.
+      const transcription = await client.audio.transcriptions.create({ file: await toFile(makeWav(0.1), 'a.wav'), model: 'whisper-1' });
+      expect(transcription.text).toContain('0.10 seconds');
+      const error = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'hi' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(error).toMatchObject({ status: 404, code: '404', message: expect.stringContaining('Resource not found') });
+    } finally {
+      await stack.close();
+    }
+  });
+});

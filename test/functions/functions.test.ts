@@ -136,6 +136,31 @@ describe('handlers', () => {
     expect(JSON.parse(await bodyText(unknown))).toMatchObject({ error: { type: 'invalid_request_error', code: 'unknown_url' } });
   });
 
+  it('serves a family of routes from one function: an upload, then the list', async () => {
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob(['{"custom_id":"1"}\n']), 'in.jsonl');
+    const upload = new Request('http://x/', { method: 'POST', body: form });
+    const uploaded = await invoke('files', {
+      method: 'POST',
+      url: 'https://my-app.azurewebsites.net/v1/files',
+      headers: { authorization: `Bearer ${EMULATOR_API_KEY}`, 'content-type': upload.headers.get('content-type')! },
+      params: { rest: '' },
+      body: { bytes: new Uint8Array(await upload.arrayBuffer()) },
+    });
+    expect(uploaded.status).toBe(200);
+    const file = JSON.parse(await bodyText(uploaded)) as { id: string; filename: string };
+    expect(file.filename).toBe('in.jsonl');
+    const content = await invoke('files', {
+      method: 'GET',
+      url: `https://my-app.azurewebsites.net/v1/files/${file.id}/content`,
+      headers: auth,
+      params: { rest: `${file.id}/content` },
+    });
+    expect(await bodyText(content)).toBe('{"custom_id":"1"}\n');
+    expect(emulator.requests.at(-1)?.path).toBe(`/openai/files/${file.id}/content`);
+  });
+
   it('logs through the invocation context, without the key', async () => {
     await invoke('chatCompletions', {
       method: 'POST',

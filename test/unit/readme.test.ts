@@ -1,0 +1,27 @@
+/** The README's tables are kept in step with the route table and the settings, so users can trust them. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SETTING_NAMES } from '../../src/core/config';
+import { FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/routes';
+
+const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('README', () => {
+  it.each(ROUTE_TABLE.map((route) => [route.path, route.functionName]))('lists the route %s (function %s)', (path, functionName) => {
+    // The path as a whole (not as the start of a longer one), with or without /v1 for the mocks.
+    const listed = new RegExp(`(/v1)?${escape(path)}(?=[\`\\s,(])`);
+    expect(README).toMatch(listed);
+    expect(README).toContain(`\`${functionName}\``);
+  });
+
+  it('names every function in its tables', () => {
+    for (const name of FUNCTION_NAMES) expect(README).toContain(`| \`${name}\` |`);
+  });
+
+  it.each(Object.values(SETTING_NAMES).flat())('documents the setting %s', (name) => {
+    const family = /^AZURE_OPENAI_API_VERSION_(\w+)$/.exec(name)?.[1];
+    // The family api-versions share one row: `AZURE_OPENAI_API_VERSION_IMAGES`, `_AUDIO`, ...
+    expect(README).toContain(family === undefined ? `\`${name}\`` : `_${family}\``);
+  });
+});
