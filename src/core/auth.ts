@@ -1,12 +1,13 @@
 /**
- * Who may call, and with which credential the call goes upstream.
+ * Who may call, and as whom the call is logged.
  *
- * Passthrough: the caller's own Azure key (`Authorization: Bearer K` or `api-key: K`) goes upstream as `api-key`.
- * Held key: with `AZURE_OPENAI_TOKEN` the proxy holds the Azure key, so callers must present one of the proxy's
- * own client keys instead; otherwise the proxy would be an open relay for anyone who finds its URL.
+ * Passthrough: the caller's own Azure key (`Authorization: Bearer K` or `api-key: K`) goes upstream.
+ * Held credential (a stored key or the managed identity): callers must present one of the proxy's own client
+ * keys instead, or the proxy would be an open relay for anyone who finds its URL. Client keys are kept as
+ * SHA-256 digests and compared in constant time; logs show a key's name, never the key.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ProxyConfig } from './config';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256, type ClientKey, type ProxyConfig } from './config';
 import { ProxyError } from './errors';
 
 /** The key a caller presented, from `Authorization: Bearer` (as the OpenAI SDKs send it) or `api-key`. */
@@ -20,57 +21,55 @@ export function presentedKey(headers: Headers): string | undefined {
   return apiKey === undefined || apiKey === '' ? undefined : apiKey;
 }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
 /**
- * Whether `candidate` is one of `keys`, in time that depends on neither the keys' contents nor their lengths:
- * both sides are hashed to a fixed size and every key is compared, without stopping at a match.
+ * The client key matching `candidate`, in time that depends on neither the keys' contents nor their lengths:
+ * the candidate is hashed to the digests' size and every key is compared, without stopping at a match.
  */
-export function matchesAnyKey(candidate: string, keys: readonly Buffer[]): boolean {
-  const presented = digest(candidate);
-  let found = false;
-  for (const key of keys) found = timingSafeEqual(presented, key) || found;
+export function findClientKey(candidate: string, keys: readonly ClientKey[]): ClientKey | undefined {
+  const presented = sha256(candidate);
+  let found: ClientKey | undefined;
+  for (const key of keys) {
+    if (timingSafeEqual(presented, key.digest) && found === undefined) found = key;
+  }
   return found;
 }
 
-export interface UpstreamCredential {
-  /** Sent upstream as `api-key`. */
-  apiKey: string;
+export interface Caller {
+  /** The client key's name, for logs; `anonymous` where anonymous use is allowed; none in passthrough. */
+  keyName?: string;
+  /** The caller's own Azure key, sent upstream in passthrough. */
+  passthroughKey?: string;
+  /** The models this caller may use, when its key is limited. */
+  models?: readonly string[];
 }
 
 const MISSING_KEY_MESSAGE =
   "You didn't provide an API key. Send it in an Authorization header using Bearer auth " +
   '(Authorization: Bearer YOUR_KEY) or in an api-key header.';
 
-export class Authorizer {
-  readonly #fixedApiKey: string | undefined;
-  readonly #clientKeyDigests: readonly Buffer[];
-
-  constructor(config: Pick<ProxyConfig, 'clientKeys'> & { azure: Pick<ProxyConfig['azure'], 'fixedApiKey'> }) {
-    this.#fixedApiKey = config.azure.fixedApiKey;
-    this.#clientKeyDigests = config.clientKeys.map(digest);
-  }
-
-  /** The credential for the upstream call, or a ProxyError(401) in OpenAI's shape. */
-  authorize(headers: Headers): UpstreamCredential {
-    const key = presentedKey(headers);
-    if (this.#fixedApiKey !== undefined) {
-      if (this.#clientKeyDigests.length > 0) {
-        if (key === undefined) throw missingKey();
-        if (!matchesAnyKey(key, this.#clientKeyDigests)) throw invalidKey();
-      }
-      return { apiKey: this.#fixedApiKey };
-    }
+/** The caller of a request, or a ProxyError(401) in OpenAI's shape. */
+export function authorize(config: ProxyConfig, headers: Headers): Caller {
+  const key = presentedKey(headers);
+  if (config.azure.auth === 'passthrough') {
     if (key === undefined) throw missingKey();
-    return { apiKey: key };
+    return { passthroughKey: key };
   }
+  if (config.clientKeys.length === 0 && config.allowAnonymous) return { keyName: 'anonymous' };
+  if (key === undefined) throw missingKey();
+  const clientKey = findClientKey(key, config.clientKeys);
+  if (clientKey === undefined) throw invalidKey();
+  return { keyName: clientKey.name, ...(clientKey.models !== undefined && { models: clientKey.models }) };
+}
 
-  /** For routes the proxy answers itself: the same rules, without producing a credential. */
-  check(headers: Headers): void {
-    this.authorize(headers);
-  }
+/** Refuses a model that the caller's key is not allowed to use, with a 403 in OpenAI's shape. */
+export function assertModelAllowed(caller: Caller, model: string): void {
+  if (caller.models === undefined || caller.models.includes(model)) return;
+  throw new ProxyError(403, {
+    message: `This API key may not use the model '${model}'.`,
+    type: 'permission_error',
+    param: 'model',
+    code: 'model_not_allowed',
+  });
 }
 
 function missingKey(): ProxyError {

@@ -6,6 +6,7 @@
  *    omitted for `v1` or sent as `preview`.
  */
 import type { ApiFamily, ProxyConfig } from './config';
+import type { ModelTarget } from './modelMap';
 
 type AzureSettings = ProxyConfig['azure'];
 
@@ -24,18 +25,20 @@ function query(search: URLSearchParams, apiVersion: string, shape: AzureSettings
   return text === '' ? '' : `?${text}`;
 }
 
+/** A deployment-scoped call; a model-map entry may name its own endpoint and api-version. */
 export function deploymentTarget(
   azure: AzureSettings,
   family: ApiFamily,
   operation: string,
-  deployment: string,
+  target: ModelTarget,
   search: URLSearchParams = new URLSearchParams(),
 ): DeploymentTarget {
-  const apiVersion = azure.apiVersions[family];
+  const apiVersion = target.apiVersion ?? azure.apiVersions[family];
+  const endpoint = target.endpoint ?? azure.endpoint;
   if (azure.apiShape === 'v1') {
-    return { url: `${azure.endpoint}/openai/v1/${operation}${query(search, apiVersion, 'v1')}`, bodyModel: deployment };
+    return { url: `${endpoint}/openai/v1/${operation}${query(search, apiVersion, 'v1')}`, bodyModel: target.deployment };
   }
-  return { url: `${azure.endpoint}/openai/deployments/${encodeURIComponent(deployment)}/${operation}${query(search, apiVersion, 'dated')}` };
+  return { url: `${endpoint}/openai/deployments/${encodeURIComponent(target.deployment)}/${operation}${query(search, apiVersion, 'dated')}` };
 }
 
 /** A resource-level path (`/files/{id}/content`) on Azure, with the client's query string kept. */

@@ -1,16 +1,24 @@
 /**
- * The proxy's settings, read once from the environment and validated at the edge, so the rest of the core works
- * on typed values. Names follow the `ishadows/azure-openai-proxy` and `stulzq/azure-openai-proxy` images, whose
- * old spellings are accepted as aliases (see README, "Configuration").
+ * The proxy's settings, validated at the edge so the rest of the core works on typed values. They come from the
+ * environment (names follow the `ishadows/azure-openai-proxy` and `stulzq/azure-openai-proxy` images, whose old
+ * spellings are accepted as aliases) and, optionally, from Azure App Configuration, whose values win (see README,
+ * "Configuration" and "Azure App Configuration").
+ *
+ * A configuration is assembled as one immutable snapshot: `assembleConfig(env, store)`. A refresh of the store
+ * assembles a new snapshot; requests read one snapshot each, so a change never mixes into a request in flight.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ModelMap, ModelMapSyntaxError, parseModelMapper } from './modelMap';
+import { isDeploymentName, ModelMap, ModelMapSyntaxError, parseModelMapper, type ModelTarget } from './modelMap';
 
 export const DEFAULT_API_VERSION = '2024-10-21';
 /** The dated preview used by the route families that no GA api-version has (responses, assistants, speech...). */
 export const DEFAULT_PREVIEW_API_VERSION = '2025-04-01-preview';
 export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com';
+export const DEFAULT_APPCONFIG_KEY_PREFIX = 'openai-proxy:';
+export const DEFAULT_APPCONFIG_REFRESH_SECONDS = 30;
+export const DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS = 15;
 
 export type ProxyMode = 'azure' | 'openai';
 
@@ -23,6 +31,27 @@ export type ApiShape = 'dated' | 'v1';
 /** Route families that may need their own api-version (see README, "api-versions"). */
 export const API_FAMILIES = ['inference', 'images', 'audio', 'files', 'responses', 'assistants'] as const;
 export type ApiFamily = (typeof API_FAMILIES)[number];
+
+/** Which credential goes upstream: the caller's key, a key the proxy holds, or the app's managed identity. */
+export type UpstreamAuth = 'passthrough' | 'key' | 'managed-identity';
+
+/** One of the proxy's own client keys, kept only as a SHA-256 digest; its name is what logs show. */
+export interface ClientKey {
+  name: string;
+  digest: Buffer;
+  /** When set, the key may only use these models. */
+  models?: readonly string[];
+}
+
+/** Where the store is and what to read from it; the connection string is a secret and never logged. */
+export interface AppConfigurationSettings {
+  endpoint?: string;
+  connectionString?: string;
+  keyPrefix: string;
+  label?: string;
+  refreshSeconds: number;
+  startupTimeoutSeconds: number;
+}
 
 export interface ProxyConfig {
   mode: ProxyMode;
@@ -37,20 +66,24 @@ export interface ProxyConfig {
     modelMap: ModelMap;
     /** Merge the resource's own model list (`GET /openai/models`) into `GET /v1/models`. */
     modelsFromAzure: boolean;
-    /** A key the proxy holds and sends instead of the caller's (`AZURE_OPENAI_TOKEN`). */
+    auth: UpstreamAuth;
+    /** The key the proxy holds and sends instead of the caller's (`AZURE_OPENAI_TOKEN`), with auth `key`. */
     fixedApiKey?: string;
+    /** A user-assigned managed identity (`AZURE_CLIENT_ID`); the system-assigned one otherwise. */
+    managedIdentityClientId?: string;
   };
   openai: {
     /** Where `AZURE_OPENAI_PROXY_MODE=openai` forwards every path, without a trailing slash. */
     baseUrl: string;
   };
-  /** The proxy's own client keys; required whenever the proxy holds the upstream credential. */
-  clientKeys: readonly string[];
+  /** The proxy's own client keys (environment and store); required whenever the proxy holds the credential. */
+  clientKeys: readonly ClientKey[];
   allowAnonymous: boolean;
   /** Drop the empty-choices prompt-filter chunks from streams, for UIs that crash on them. */
   streamCompat: boolean;
   maxBodyBytes: number;
   corsAllowOrigin: string;
+  appConfiguration?: AppConfigurationSettings;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -62,13 +95,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Setting names, the first of each list being the preferred one and the rest the old images' aliases. */
+/** Environment names, the first of each list being the preferred one and the rest the old images' aliases. */
 export const SETTING_NAMES = {
   mode: ['AZURE_OPENAI_PROXY_MODE'],
   endpoint: ['AZURE_OPENAI_ENDPOINT'],
   apiVersion: ['AZURE_OPENAI_API_VERSION', 'AZURE_OPENAI_APIVERSION', 'AZURE_OPENAI_API_VER'],
   modelMapper: ['AZURE_OPENAI_MODEL_MAPPER'],
+  auth: ['AZURE_OPENAI_AUTH'],
   fixedApiKey: ['AZURE_OPENAI_TOKEN', 'AZURE_OPENAI_API_KEY'],
+  managedIdentityClientId: ['AZURE_CLIENT_ID'],
   clientKeys: ['PROXY_API_KEYS'],
   allowAnonymous: ['PROXY_ALLOW_ANONYMOUS'],
   apiVersionImages: ['AZURE_OPENAI_API_VERSION_IMAGES'],
@@ -81,9 +116,32 @@ export const SETTING_NAMES = {
   maxBodyBytes: ['PROXY_MAX_BODY_BYTES'],
   openaiBaseUrl: ['OPENAI_BASE_URL'],
   corsAllowOrigin: ['PROXY_CORS_ALLOW_ORIGIN'],
+  appConfigEndpoint: ['AZURE_APPCONFIG_ENDPOINT'],
+  appConfigConnectionString: ['AZURE_APPCONFIG_CONNECTION_STRING'],
+  appConfigKeyPrefix: ['AZURE_APPCONFIG_KEY_PREFIX'],
+  appConfigLabel: ['AZURE_APPCONFIG_LABEL'],
+  appConfigRefreshSeconds: ['AZURE_APPCONFIG_REFRESH_SECONDS'],
+  appConfigStartupTimeoutSeconds: ['AZURE_APPCONFIG_STARTUP_TIMEOUT_SECONDS'],
 } as const satisfies Record<string, readonly string[]>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
+
+/**
+ * Plain settings that App Configuration may also hold, by key (after the prefix). Credentials, the mode and the
+ * store's own settings are not among them: they decide how the app starts, so they come from app settings only.
+ */
+export const STORE_SETTING_KEYS = {
+  endpoint: 'endpoint',
+  'api-version': 'apiVersion',
+  'api-version-images': 'apiVersionImages',
+  'api-version-audio': 'apiVersionAudio',
+  'api-version-files': 'apiVersionFiles',
+  'api-version-responses': 'apiVersionResponses',
+  'api-version-assistants': 'apiVersionAssistants',
+  'models-from-azure': 'modelsFromAzure',
+  'stream-compat': 'streamCompat',
+  'cors-allow-origin': 'corsAllowOrigin',
+} as const satisfies Record<string, SettingKey>;
 
 const booleanSetting = z
   .string()
@@ -107,76 +165,141 @@ const apiVersion = z
 
 const positiveInteger = z.coerce.number().int().positive();
 
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== ''),
+);
+
 const settingSchemas = {
   mode: z.enum(['azure', 'openai']),
   endpoint: httpUrl,
   apiVersion,
+  modelMapper: z.string(),
+  auth: z.enum(['passthrough', 'key', 'managed-identity']),
+  fixedApiKey: z.string().trim().min(1),
+  managedIdentityClientId: z.string().trim().min(1),
+  clientKeys: commaList,
+  allowAnonymous: booleanSetting,
   apiVersionImages: apiVersion,
   apiVersionAudio: apiVersion,
   apiVersionFiles: apiVersion,
   apiVersionResponses: apiVersion,
   apiVersionAssistants: apiVersion,
   modelsFromAzure: booleanSetting,
-  modelMapper: z.string(),
-  fixedApiKey: z.string().trim().min(1),
-  clientKeys: z.string().transform((v) =>
-    v
-      .split(',')
-      .map((k) => k.trim())
-      .filter((k) => k !== ''),
-  ),
-  allowAnonymous: booleanSetting,
   streamCompat: booleanSetting,
   maxBodyBytes: positiveInteger,
   openaiBaseUrl: httpUrl,
   corsAllowOrigin: z.string().trim().min(1),
+  appConfigEndpoint: httpUrl,
+  appConfigConnectionString: z
+    .string()
+    .trim()
+    .regex(/(^|;)\s*Endpoint=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...')
+    .regex(/(^|;)\s*Secret=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...'),
+  appConfigKeyPrefix: z.string(),
+  appConfigLabel: z.string().trim().min(1),
+  appConfigRefreshSeconds: positiveInteger,
+  appConfigStartupTimeoutSeconds: positiveInteger,
 } satisfies Record<SettingKey, z.ZodType>;
 
 type Settings = { [K in SettingKey]?: z.output<(typeof settingSchemas)[K]> };
 
-/** Reads and validates every setting, collecting all problems so one start-up shows them all. */
-export function loadConfig(env: Environment): ProxyConfig {
+/** What App Configuration contributes to a snapshot: plain settings, model-map entries and client keys. */
+export interface StoreValues {
+  settings: Partial<Record<(typeof STORE_SETTING_KEYS)[keyof typeof STORE_SETTING_KEYS], string>>;
+  models: ReadonlyMap<string, ModelTarget>;
+  clientKeys: readonly ClientKey[];
+}
+
+function firstSet(env: Environment, names: readonly string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return { name, value };
+  }
+  return undefined;
+}
+
+function reason(error: z.ZodError): string {
+  return error.issues.map((issue) => issue.message).join('; ');
+}
+
+/** Validates one raw value for a setting; the message names where it came from. */
+function parseSetting<K extends SettingKey>(key: K, raw: string, where: string, problems: string[]): Settings[K] | undefined {
+  const parsed = settingSchemas[key].safeParse(raw);
+  if (parsed.success) return parsed.data as Settings[K];
+  problems.push(`${where}: ${reason(parsed.error)}`);
+  return undefined;
+}
+
+export function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * Assembles and validates a configuration snapshot from the environment and, when given, App Configuration's
+ * values (which win). Throws a ConfigError listing every problem, each naming its setting.
+ */
+export function assembleConfig(env: Environment, store?: StoreValues): ProxyConfig {
   const problems: string[] = [];
   const settings: Settings = {};
+  const sources: Partial<Record<SettingKey, string>> = {};
   for (const key of Object.keys(SETTING_NAMES) as SettingKey[]) {
     const found = firstSet(env, SETTING_NAMES[key]);
     if (found === undefined) continue;
-    const parsed = settingSchemas[key].safeParse(found.value);
-    if (parsed.success) {
-      (settings as Record<SettingKey, unknown>)[key] = parsed.data;
-    } else {
-      const reason = parsed.error.issues.map((i) => i.message).join('; ');
-      problems.push(`${found.name}: ${reason}`);
-    }
+    (settings as Record<SettingKey, unknown>)[key] = parseSetting(key, found.value, found.name, problems);
+    sources[key] = found.name;
   }
+  const keyPrefix = settings.appConfigKeyPrefix ?? DEFAULT_APPCONFIG_KEY_PREFIX;
+  for (const [storeKey, key] of Object.entries(STORE_SETTING_KEYS)) {
+    const raw = store?.settings[key];
+    if (raw === undefined) continue;
+    (settings as Record<SettingKey, unknown>)[key] = parseSetting(key, raw, `App Configuration ${keyPrefix}${storeKey}`, problems);
+    sources[key] = `App Configuration ${keyPrefix}${storeKey}`;
+  }
+  const nameOf = (key: SettingKey): string => sources[key] ?? SETTING_NAMES[key][0];
 
   const mode = settings.mode ?? 'azure';
   let modelMap = new ModelMap();
   if (settings.modelMapper !== undefined) {
     try {
-      modelMap = parseModelMapper(settings.modelMapper, firstSet(env, SETTING_NAMES.modelMapper)?.name);
+      modelMap = parseModelMapper(settings.modelMapper, nameOf('modelMapper'));
     } catch (error) {
       if (!(error instanceof ModelMapSyntaxError)) throw error;
       problems.push(error.message);
     }
   }
+  modelMap = modelMap.withOverrides(store?.models ?? new Map());
 
-  if (mode === 'azure' && settings.endpoint === undefined && !problems.some((p) => p.startsWith('AZURE_OPENAI_ENDPOINT'))) {
-    problems.push('AZURE_OPENAI_ENDPOINT: required, e.g. https://my-resource.openai.azure.com');
-  }
-
-  const clientKeys = settings.clientKeys ?? [];
-  const allowAnonymous = settings.allowAnonymous ?? false;
-  if (settings.fixedApiKey !== undefined && clientKeys.length === 0 && !allowAnonymous) {
+  const appConfiguration = appConfigurationSettings(settings, keyPrefix);
+  if (mode === 'azure' && settings.endpoint === undefined && !problems.some((p) => p.startsWith(nameOf('endpoint')))) {
     problems.push(
-      'AZURE_OPENAI_TOKEN is set, so the proxy holds the Azure key and would be an open relay: set PROXY_API_KEYS ' +
-        '(comma-separated keys that callers must send) or, knowingly, PROXY_ALLOW_ANONYMOUS=true',
+      `AZURE_OPENAI_ENDPOINT: required, e.g. https://my-resource.openai.azure.com` +
+        (appConfiguration === undefined ? '' : ` (or the App Configuration key ${keyPrefix}endpoint)`),
     );
   }
 
   const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
   const apiShape: ApiShape = globalVersion === 'v1' || globalVersion === 'preview' ? 'v1' : 'dated';
-  const apiVersions = familyApiVersions(settings, globalVersion, apiShape, problems);
+  const apiVersions = familyApiVersions(settings, nameOf, globalVersion, apiShape, problems);
+  for (const [model, target] of store?.models ?? []) {
+    if (target.apiVersion !== undefined && shapeOf(target.apiVersion) !== apiShape) {
+      problems.push(`App Configuration ${keyPrefix}model-map/${model}: apiVersion "${target.apiVersion}" does not fit AZURE_OPENAI_API_VERSION "${globalVersion}"`);
+    }
+  }
+
+  const auth = upstreamAuth(settings, problems);
+  const envKeys = (settings.clientKeys ?? []).map((key, index) => ({ name: `env-${index + 1}`, digest: sha256(key) }));
+  const clientKeys = [...envKeys, ...(store?.clientKeys ?? [])];
+  const allowAnonymous = settings.allowAnonymous ?? false;
+  if (auth !== 'passthrough' && clientKeys.length === 0 && appConfiguration === undefined && !allowAnonymous) {
+    problems.push(
+      `${auth === 'key' ? nameOf('fixedApiKey') + ' is set' : 'AZURE_OPENAI_AUTH is managed-identity'}, so the proxy holds the ` +
+        'Azure credential and would be an open relay: set PROXY_API_KEYS (comma-separated keys that callers must send), ' +
+        'keep client keys in App Configuration, or, knowingly, set PROXY_ALLOW_ANONYMOUS=true',
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -189,7 +312,9 @@ export function loadConfig(env: Environment): ProxyConfig {
       apiVersions,
       modelMap,
       modelsFromAzure: settings.modelsFromAzure ?? false,
+      auth,
       ...(settings.fixedApiKey !== undefined && { fixedApiKey: settings.fixedApiKey }),
+      ...(settings.managedIdentityClientId !== undefined && { managedIdentityClientId: settings.managedIdentityClientId }),
     },
     openai: { baseUrl: settings.openaiBaseUrl ?? DEFAULT_OPENAI_BASE_URL },
     clientKeys,
@@ -197,6 +322,35 @@ export function loadConfig(env: Environment): ProxyConfig {
     streamCompat: settings.streamCompat ?? true,
     maxBodyBytes: settings.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     corsAllowOrigin: settings.corsAllowOrigin ?? '*',
+    ...(appConfiguration !== undefined && { appConfiguration }),
+  };
+}
+
+/** A snapshot from the environment alone. */
+export function loadConfig(env: Environment): ProxyConfig {
+  return assembleConfig(env);
+}
+
+function upstreamAuth(settings: Settings, problems: string[]): UpstreamAuth {
+  const auth = settings.auth ?? (settings.fixedApiKey === undefined ? 'passthrough' : 'key');
+  if (auth === 'key' && settings.fixedApiKey === undefined) {
+    problems.push('AZURE_OPENAI_AUTH: "key" needs the key in AZURE_OPENAI_TOKEN (or AZURE_OPENAI_API_KEY)');
+  }
+  if (auth !== 'key' && settings.fixedApiKey !== undefined) {
+    problems.push(`AZURE_OPENAI_AUTH: "${auth}" does not use AZURE_OPENAI_TOKEN; unset the key or choose "key"`);
+  }
+  return auth;
+}
+
+function appConfigurationSettings(settings: Settings, keyPrefix: string): AppConfigurationSettings | undefined {
+  if (settings.appConfigEndpoint === undefined && settings.appConfigConnectionString === undefined) return undefined;
+  return {
+    ...(settings.appConfigEndpoint !== undefined && { endpoint: settings.appConfigEndpoint }),
+    ...(settings.appConfigConnectionString !== undefined && { connectionString: settings.appConfigConnectionString }),
+    keyPrefix,
+    ...(settings.appConfigLabel !== undefined && { label: settings.appConfigLabel }),
+    refreshSeconds: settings.appConfigRefreshSeconds ?? DEFAULT_APPCONFIG_REFRESH_SECONDS,
+    startupTimeoutSeconds: settings.appConfigStartupTimeoutSeconds ?? DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS,
   };
 }
 
@@ -211,6 +365,10 @@ const FAMILY_SETTINGS = {
 /** Families that no GA api-version serves completely, so they default to a preview. */
 const PREVIEW_FAMILIES: ReadonlySet<ApiFamily> = new Set(['images', 'audio', 'responses', 'assistants']);
 
+function shapeOf(version: string): ApiShape {
+  return version === 'v1' || version === 'preview' ? 'v1' : 'dated';
+}
+
 /**
  * Each family's api-version: its own setting if given; otherwise the global one, except that the families only
  * previews serve get DEFAULT_PREVIEW_API_VERSION while the global one is a GA version. A family's setting must
@@ -218,6 +376,7 @@ const PREVIEW_FAMILIES: ReadonlySet<ApiFamily> = new Set(['images', 'audio', 're
  */
 function familyApiVersions(
   settings: Settings,
+  nameOf: (key: SettingKey) => string,
   globalVersion: string,
   shape: ApiShape,
   problems: string[],
@@ -227,10 +386,9 @@ function familyApiVersions(
     const key = family === 'inference' ? undefined : FAMILY_SETTINGS[family];
     const own = key === undefined ? undefined : settings[key];
     if (own !== undefined && key !== undefined) {
-      const ownShape: ApiShape = own === 'v1' || own === 'preview' ? 'v1' : 'dated';
-      if (ownShape !== shape) {
+      if (shapeOf(own) !== shape) {
         problems.push(
-          `${SETTING_NAMES[key][0]}: "${own}" does not fit AZURE_OPENAI_API_VERSION "${globalVersion}" ` +
+          `${nameOf(key)}: "${own}" does not fit AZURE_OPENAI_API_VERSION "${globalVersion}" ` +
             (shape === 'v1' ? '(with the v1 API use v1 or preview)' : '(v1 and preview are chosen by AZURE_OPENAI_API_VERSION)'),
         );
       }
@@ -244,10 +402,68 @@ function familyApiVersions(
   return versions;
 }
 
-function firstSet(env: Environment, names: readonly string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value !== '') return { name, value };
-  }
-  return undefined;
+// App Configuration values ----------------------------------------------------------------------------------
+
+export class StoreValueError extends Error {
+  override readonly name = 'StoreValueError';
 }
+
+/** A value that may be JSON: parsed already (content type application/json), or JSON-looking text. */
+function jsonish(value: unknown): unknown {
+  if (typeof value === 'string' && value.trim().startsWith('{')) {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      throw new StoreValueError('is not valid JSON');
+    }
+  }
+  return value;
+}
+
+const modelTargetSchema = z.strictObject({
+  deployment: z.string().refine(isDeploymentName, 'deployment must be a valid Azure deployment name'),
+  endpoint: httpUrl.optional(),
+  apiVersion: apiVersion.optional(),
+});
+
+const clientKeySchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hexadecimal digits'),
+  models: z.array(z.string().min(1)).optional(),
+});
+
+/** A model-map value: a deployment name, or `{"deployment", "apiVersion"?, "endpoint"?}`. */
+export function parseModelTarget(value: unknown): ModelTarget {
+  const parsed = jsonish(value);
+  if (typeof parsed === 'string') {
+    const deployment = parsed.trim();
+    if (!isDeploymentName(deployment)) throw new StoreValueError(`"${deployment}" is not a valid Azure deployment name`);
+    return { deployment };
+  }
+  const result = modelTargetSchema.safeParse(parsed);
+  if (!result.success) throw new StoreValueError(reason(result.error));
+  const { deployment, endpoint, apiVersion: version } = result.data;
+  return { deployment, ...(endpoint !== undefined && { endpoint }), ...(version !== undefined && { apiVersion: version }) };
+}
+
+/** A client-key value: the key's SHA-256 in hex, or `{"sha256", "models"?}`. */
+export function parseClientKey(name: string, value: unknown): ClientKey {
+  const parsed = jsonish(value);
+  const result = clientKeySchema.safeParse(typeof parsed === 'string' ? { sha256: parsed.trim() } : parsed);
+  if (!result.success) throw new StoreValueError(reason(result.error));
+  return { name, digest: Buffer.from(result.data.sha256, 'hex'), ...(result.data.models !== undefined && { models: result.data.models }) };
+}
+
+/** A plain setting's value as text, validated as its environment variable would be. */
+export function parseStoreSetting(key: keyof typeof STORE_SETTING_KEYS, value: unknown): string {
+  const text = typeof value === 'string' ? value : typeof value === 'boolean' || typeof value === 'number' ? String(value) : undefined;
+  if (text === undefined) throw new StoreValueError('must be text');
+  const problems: string[] = [];
+  parseSetting(STORE_SETTING_KEYS[key], text, key, problems);
+  if (problems.length > 0) throw new StoreValueError(problems.join('; ').replace(`${key}: `, ''));
+  return text;
+}
+
+export function isStoreSettingKey(key: string): key is keyof typeof STORE_SETTING_KEYS {
+  return Object.prototype.hasOwnProperty.call(STORE_SETTING_KEYS, key);
+}
+

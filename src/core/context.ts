@@ -1,13 +1,14 @@
-/** What a route handler is given: the request, its route parameters, and the proxy's shared services. */
-import type { Authorizer } from './auth';
+/** What a route handler is given: the request, its route parameters, and the proxy's services. */
 import type { ProxyConfig } from './config';
 import type { Logger } from './logger';
 import type { UpstreamFetch } from './upstream';
+import type { UpstreamCredentials } from './upstreamCredential';
 
 export interface ProxyServices {
+  /** The configuration snapshot this request is served with (one per request, even across a refresh). */
   config: ProxyConfig;
-  authorizer: Authorizer;
   upstream: UpstreamFetch;
+  credentials: UpstreamCredentials;
   logger: Logger;
 }
 
@@ -16,7 +17,7 @@ export interface RequestContext {
   url: URL;
   params: Readonly<Record<string, string>>;
   services: ProxyServices;
-  /** Fields a handler adds to the request's log line (model, deployment); never credentials. */
+  /** Fields a handler adds to the request's log line (client key name, model, deployment); never credentials. */
   logFields: Record<string, string | number | undefined>;
 }
 

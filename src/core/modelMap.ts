@@ -16,16 +16,27 @@ const BUILT_IN_RENAMES: ReadonlyArray<readonly [openAIPrefix: string, azurePrefi
 
 export type DeploymentSource = 'mapped' | 'renamed' | 'unchanged';
 
-export interface DeploymentResolution {
+/** Where a mapped model goes: its deployment, and optionally its own resource endpoint and api-version. */
+export interface ModelTarget {
   deployment: string;
+  endpoint?: string;
+  apiVersion?: string;
+}
+
+export interface DeploymentResolution extends ModelTarget {
   source: DeploymentSource;
 }
 
 export class ModelMap {
-  readonly #entries: ReadonlyMap<string, string>;
+  readonly #entries: ReadonlyMap<string, ModelTarget>;
 
-  constructor(entries: ReadonlyMap<string, string> = new Map()) {
+  constructor(entries: ReadonlyMap<string, ModelTarget> = new Map()) {
     this.#entries = entries;
+  }
+
+  /** This map with `overrides` laid over it (an override of a model replaces its entry). */
+  withOverrides(overrides: ReadonlyMap<string, ModelTarget>): ModelMap {
+    return overrides.size === 0 ? this : new ModelMap(new Map([...this.#entries, ...overrides]));
   }
 
   /** The explicitly configured models, in configuration order. */
@@ -38,7 +49,7 @@ export class ModelMap {
   }
 
   /** The explicit entry for a model, if any. */
-  explicit(model: string): string | undefined {
+  explicit(model: string): ModelTarget | undefined {
     return this.#entries.get(model);
   }
 
@@ -48,7 +59,7 @@ export class ModelMap {
    */
   resolve(model: string): DeploymentResolution | undefined {
     const mapped = this.#entries.get(model);
-    if (mapped !== undefined) return { deployment: mapped, source: 'mapped' };
+    if (mapped !== undefined) return { ...mapped, source: 'mapped' };
     for (const [openAIPrefix, azurePrefix] of BUILT_IN_RENAMES) {
       if (model.startsWith(openAIPrefix)) {
         return { deployment: azurePrefix + model.slice(openAIPrefix.length), source: 'renamed' };
@@ -71,7 +82,7 @@ export class ModelMapSyntaxError extends Error {
  * empty entries are ignored). Throws a ModelMapSyntaxError that names the bad entry.
  */
 export function parseModelMapper(text: string, settingName = 'AZURE_OPENAI_MODEL_MAPPER'): ModelMap {
-  const entries = new Map<string, string>();
+  const entries = new Map<string, ModelTarget>();
   const parts = text.split(',');
   parts.forEach((raw, index) => {
     const entry = raw.trim();
@@ -92,11 +103,11 @@ export function parseModelMapper(text: string, settingName = 'AZURE_OPENAI_MODEL
           '(letters, digits, "-", "_" and "." only, at most 64 characters)',
       );
     }
-    const earlier = entries.get(model);
+    const earlier = entries.get(model)?.deployment;
     if (earlier !== undefined && earlier !== deployment) {
       throw new ModelMapSyntaxError(`${where} maps "${model}" again, to a different deployment than "${earlier}"`);
     }
-    entries.set(model, deployment);
+    entries.set(model, { deployment });
   });
   return new ModelMap(entries);
 }

@@ -2,8 +2,8 @@
  * The proxy: one `handle(Request) => Response` over the route table, independent of any host. Every failure a
  * client can see leaves here as an OpenAI-shaped error with the right status; nothing else escapes.
  */
-import { Authorizer } from './auth';
 import type { ProxyConfig } from './config';
+import { staticConfigSource, type ConfigSource } from './configSource';
 import type { ProxyServices, RequestContext } from './context';
 import { addCorsHeaders, preflightResponse } from './cors';
 import { openAIError, ProxyError } from './errors';
@@ -13,11 +13,14 @@ import { consoleLogger, type Logger } from './logger';
 import { ROUTE_TABLE, type RouteDefinition } from './routes';
 import { Router } from './router';
 import { createUpstreamFetch, isAbortError, type UpstreamFetch } from './upstream';
+import { createUpstreamCredentials, type UpstreamCredentials } from './upstreamCredential';
 
 export interface ProxyOptions {
   logger?: Logger;
   /** The upstream HTTP client; tests and benchmarks may pass their own. */
   upstream?: UpstreamFetch;
+  /** How upstream calls are authenticated; by default the caller's or the held key, and no managed identity. */
+  credentials?: UpstreamCredentials;
 }
 
 export interface HandleOptions {
@@ -28,18 +31,27 @@ export interface HandleOptions {
 const CLIENT_CLOSED = 499;
 
 export class OpenAIProxy {
-  readonly config: ProxyConfig;
-  readonly #services: ProxyServices;
+  readonly #source: ConfigSource;
+  readonly #services: Omit<ProxyServices, 'config'>;
   readonly #router = new Router<RouteDefinition>(ROUTE_TABLE);
 
-  constructor(config: ProxyConfig, options: ProxyOptions = {}) {
-    this.config = config;
+  constructor(source: ConfigSource | ProxyConfig, options: ProxyOptions = {}) {
+    this.#source = 'current' in source ? source : staticConfigSource(source);
     this.#services = {
-      config,
-      authorizer: new Authorizer(config),
       upstream: options.upstream ?? createUpstreamFetch(),
+      credentials: options.credentials ?? createUpstreamCredentials(),
       logger: options.logger ?? consoleLogger,
     };
+  }
+
+  /** The configuration the next request will be served with. */
+  get config(): ProxyConfig {
+    return this.#source.current();
+  }
+
+  /** Stops the configuration's background refresh. */
+  close(): Promise<void> {
+    return this.#source.close();
   }
 
   /**
@@ -48,7 +60,8 @@ export class OpenAIProxy {
    */
   async handle(request: Request, options: HandleOptions = {}): Promise<Response> {
     const started = performance.now();
-    const services = options.logger === undefined ? this.#services : { ...this.#services, logger: options.logger };
+    const config = this.#source.current();
+    const services: ProxyServices = { ...this.#services, config, ...(options.logger !== undefined && { logger: options.logger }) };
     const url = new URL(request.url);
     const logFields: RequestContext['logFields'] = {};
     let response: Response;
@@ -57,7 +70,7 @@ export class OpenAIProxy {
     } catch (error) {
       response = errorResponse(error, request, services.logger);
     }
-    addCorsHeaders(response.headers, this.config.corsAllowOrigin);
+    addCorsHeaders(response.headers, config.corsAllowOrigin);
     const headersMs = elapsedMs(started);
     const log = (outcome: BodyOutcome | 'no-body'): void => {
       const closedByClient = outcome === 'cancelled' || request.signal.aborted;
@@ -85,7 +98,7 @@ export class OpenAIProxy {
     services: ProxyServices,
     logFields: RequestContext['logFields'],
   ): Promise<Response> {
-    if (request.method === 'OPTIONS') return preflightResponse(request, this.config.corsAllowOrigin);
+    if (request.method === 'OPTIONS') return preflightResponse(request, services.config.corsAllowOrigin);
     const context = (params: Record<string, string>): RequestContext => ({
       request,
       url,
@@ -93,7 +106,7 @@ export class OpenAIProxy {
       services,
       logFields,
     });
-    if (this.config.mode === 'openai') return openaiForward(context({}));
+    if (services.config.mode === 'openai') return openaiForward(context({}));
 
     const result = this.#router.match(request.method, url.pathname);
     switch (result.kind) {
@@ -131,6 +144,6 @@ function errorResponse(error: unknown, request: Request, logger: Logger): Respon
   return openAIError(500, { message: 'The proxy failed to handle this request.', type: 'server_error', code: 'proxy_error' });
 }
 
-export function createProxy(config: ProxyConfig, options?: ProxyOptions): OpenAIProxy {
-  return new OpenAIProxy(config, options);
+export function createProxy(source: ConfigSource | ProxyConfig, options?: ProxyOptions): OpenAIProxy {
+  return new OpenAIProxy(source, options);
 }

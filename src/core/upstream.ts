@@ -72,12 +72,12 @@ const AZURE_RESPONSE_HEADERS = new Set([
   'openai-processing-ms',
 ]);
 
-export function azureRequestHeaders(incoming: Headers, apiKey: string): Headers {
+export function azureRequestHeaders(incoming: Headers, auth: Readonly<Record<string, string>>): Headers {
   const headers = new Headers();
   for (const [name, value] of incoming) {
     if (AZURE_REQUEST_HEADERS.has(name)) headers.set(name, value);
   }
-  headers.set('api-key', apiKey);
+  for (const [name, value] of Object.entries(auth)) headers.set(name, value);
   // Bodies are passed through as bytes; a compressed answer would need decoding to stay truthful.
   headers.set('accept-encoding', 'identity');
   return headers;

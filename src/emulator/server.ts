@@ -39,6 +39,8 @@ export interface EmulatorOptions {
   apiKeys?: readonly string[];
   /** Entra tokens accepted as `Authorization: Bearer`. */
   bearerTokens?: readonly string[];
+  /** Accepts Entra tokens by rule (a test's managed-identity stand-in issues them). */
+  acceptBearer?: (token: string) => boolean;
   deployments?: readonly EmulatorDeployment[];
   /** Fine-tuned models the resource has, listed by `GET /openai/models`. */
   fineTunedModels?: readonly string[];
@@ -138,6 +140,7 @@ export class AzureOpenAIEmulator {
   readonly #server: Server;
   readonly #apiKeys: readonly string[];
   readonly #bearerTokens: readonly string[];
+  readonly #acceptBearer: ((token: string) => boolean) | undefined;
   readonly #chunkDelayMs: number;
   readonly #settings: InferenceSettings;
   readonly #deployments: Map<string, EmulatorDeployment>;
@@ -148,6 +151,7 @@ export class AzureOpenAIEmulator {
   private constructor(options: EmulatorOptions) {
     this.#apiKeys = options.apiKeys ?? [EMULATOR_API_KEY];
     this.#bearerTokens = options.bearerTokens ?? [];
+    this.#acceptBearer = options.acceptBearer;
     this.#chunkDelayMs = options.chunkDelayMs ?? 0;
     this.#settings = { blockedTerms: options.blockedTerms ?? [EMULATOR_BLOCKED_TERM], asyncFilterChunks: options.asyncFilterChunks ?? false };
     this.#deployments = new Map((options.deployments ?? DEFAULT_DEPLOYMENTS).map((d) => [d.name, d]));
@@ -272,7 +276,7 @@ export class AzureOpenAIEmulator {
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const ok =
       (typeof apiKey === 'string' && this.#apiKeys.includes(apiKey)) ||
-      (bearer !== undefined && (this.#bearerTokens.includes(bearer) || this.#apiKeys.includes(bearer)));
+      (bearer !== undefined && (this.#bearerTokens.includes(bearer) || this.#apiKeys.includes(bearer) || this.#acceptBearer?.(bearer) === true));
     if (!ok) {
       throw azureError(
         401,

@@ -4,6 +4,7 @@
  * about proxying; that is the core's job.
  */
 import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { openAIError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { OpenAIProxy } from '../core/proxy';
 import { CATCH_ALL_FUNCTION, functionRoute } from '../core/routes';
@@ -42,10 +43,20 @@ export function invocationLogger(context: InvocationContext): Logger {
   };
 }
 
+export type ProxyProvider = () => Promise<OpenAIProxy>;
+
 /** The Functions handler for any route: every function calls the same core dispatcher. */
-export function createHttpHandler(getProxy: () => OpenAIProxy): HttpHandler {
+export function createHttpHandler(getProxy: ProxyProvider): HttpHandler {
   return async (request, context) => {
-    const response = await getProxy().handle(toWebRequest(request), { logger: invocationLogger(context) });
+    let proxy: OpenAIProxy;
+    try {
+      proxy = await getProxy();
+    } catch (error) {
+      // Not started (App Configuration unreadable): say why, in OpenAI's shape; the load is retried.
+      const message = error instanceof Error ? error.message : 'The proxy could not start.';
+      return toHttpResponseInit(openAIError(503, { message, type: 'server_error', code: 'proxy_not_ready' }, { 'retry-after': '10' }));
+    }
+    const response = await proxy.handle(toWebRequest(request), { logger: invocationLogger(context) });
     return toHttpResponseInit(response);
   };
 }
@@ -70,6 +81,11 @@ export function recordRegistrationsOnly(): void {
   outsideFunctionsHost = true;
 }
 
+/** Whether this process serves through the local host rather than the Functions host. */
+export function isOutsideFunctionsHost(): boolean {
+  return outsideFunctionsHost;
+}
+
 /** Streams bodies both ways (request bodies and SSE responses) instead of buffering them in the host. */
 export function setupFunctionsApp(): void {
   if (!outsideFunctionsHost) app.setup({ enableHttpStream: true });
@@ -88,7 +104,7 @@ function register(registration: FunctionRegistration): void {
 }
 
 /** Registers a function of the route table; OPTIONS is added so browser preflights reach the proxy. */
-export function registerRouteFunction(name: string, getProxy: () => OpenAIProxy): void {
+export function registerRouteFunction(name: string, getProxy: ProxyProvider): void {
   const { route, methods } = functionRoute(name);
   register({ name, route, methods: [...methods, 'OPTIONS'], handler: createHttpHandler(getProxy) });
 }
@@ -99,6 +115,6 @@ const ALL_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELE
  * The catch-all: everything no other function took. It dispatches through the same route table, so a request
  * the host hands it by mistake is still served; it answers preflights, the billing mocks, and 404 otherwise.
  */
-export function registerCatchAllFunction(getProxy: () => OpenAIProxy): void {
+export function registerCatchAllFunction(getProxy: ProxyProvider): void {
   register({ name: CATCH_ALL_FUNCTION, route: '{*path}', methods: ALL_METHODS, handler: createHttpHandler(getProxy) });
 }

@@ -8,6 +8,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AppConfigurationUnavailableError } from '../core/appConfigurationSource';
 import { ConfigError } from '../core/config';
 import { CATCH_ALL_FUNCTION, FUNCTION_NAMES } from '../core/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../emulator/server';
@@ -66,13 +67,14 @@ async function main(): Promise<void> {
   // Imported after the environment is final: it reads the configuration once, as under the Functions host.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { functionsProxy } = require('./functionsApp') as typeof import('./functionsApp');
-  const host = await startLocalHost({ proxy: functionsProxy(), ...address });
-  const { config } = functionsProxy();
+  const proxy = await functionsProxy();
+  const host = await startLocalHost({ proxy, ...address });
+  const { config } = proxy;
   const upstream = config.mode === 'openai' ? config.openai.baseUrl : config.azure.endpoint;
   console.info(`Azure OpenAI proxy listening on ${host.url}/v1 (upstream ${upstream})`);
 
   const stop = (): void => {
-    void Promise.all([host.close(), emulator?.close()]).then(() => process.exit(0));
+    void Promise.all([host.close(), proxy.close(), emulator?.close()]).then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -80,7 +82,8 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : `Failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    const known = error instanceof ConfigError || error instanceof AppConfigurationUnavailableError;
+    console.error(known ? error.message : `Failed to start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });
 }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { Authorizer, matchesAnyKey, presentedKey } from '../../src/core/auth';
+import { assertModelAllowed, authorize, findClientKey, presentedKey } from '../../src/core/auth';
+import { loadConfig, sha256, type ClientKey } from '../../src/core/config';
 import { ProxyError } from '../../src/core/errors';
 
-const digest = (k: string): Buffer => createHash('sha256').update(k).digest();
+const ENDPOINT = { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' };
 
 function statusOf(run: () => unknown): number | undefined {
   try {
@@ -26,34 +26,51 @@ describe('presentedKey', () => {
   });
 });
 
-describe('matchesAnyKey', () => {
-  it('matches only an exact key, of any length', () => {
-    const keys = [digest('alpha'), digest('a-much-longer-key-0123456789')];
-    expect(matchesAnyKey('alpha', keys)).toBe(true);
-    expect(matchesAnyKey('a-much-longer-key-0123456789', keys)).toBe(true);
-    expect(matchesAnyKey('alph', keys)).toBe(false);
-    expect(matchesAnyKey('alphaa', keys)).toBe(false);
-    expect(matchesAnyKey('', keys)).toBe(false);
-    expect(matchesAnyKey('alpha', [])).toBe(false);
+describe('findClientKey', () => {
+  const keys: ClientKey[] = [
+    { name: 'alpha', digest: sha256('alpha') },
+    { name: 'long', digest: sha256('a-much-longer-key-0123456789') },
+    { name: 'again', digest: sha256('alpha') },
+  ];
+
+  it('finds only an exact key, of any length, and the first of equal ones', () => {
+    expect(findClientKey('alpha', keys)?.name).toBe('alpha');
+    expect(findClientKey('a-much-longer-key-0123456789', keys)?.name).toBe('long');
+    for (const wrong of ['alph', 'alphaa', '', 'ALPHA']) expect(findClientKey(wrong, keys)).toBeUndefined();
+    expect(findClientKey('alpha', [])).toBeUndefined();
   });
 });
 
-describe('Authorizer', () => {
+describe('authorize', () => {
   it('passes the caller key through, and refuses a call without one', () => {
-    const authorizer = new Authorizer({ clientKeys: [], azure: {} });
-    expect(authorizer.authorize(new Headers({ authorization: 'Bearer azure-key' }))).toEqual({ apiKey: 'azure-key' });
-    expect(statusOf(() => authorizer.authorize(new Headers()))).toBe(401);
+    const config = loadConfig(ENDPOINT);
+    expect(authorize(config, new Headers({ authorization: 'Bearer azure-key' }))).toEqual({ passthroughKey: 'azure-key' });
+    expect(statusOf(() => authorize(config, new Headers()))).toBe(401);
   });
 
-  it('with a held key, requires a client key and sends the held key', () => {
-    const authorizer = new Authorizer({ clientKeys: ['client-1', 'client-2'], azure: { fixedApiKey: 'held' } });
-    expect(authorizer.authorize(new Headers({ 'api-key': 'client-2' }))).toEqual({ apiKey: 'held' });
-    expect(statusOf(() => authorizer.authorize(new Headers({ authorization: 'Bearer held' })))).toBe(401);
-    expect(statusOf(() => authorizer.authorize(new Headers()))).toBe(401);
+  it('with a held key, requires a client key and names the caller by its key name', () => {
+    const config = loadConfig({ ...ENDPOINT, AZURE_OPENAI_TOKEN: 'held', PROXY_API_KEYS: 'client-1,client-2' });
+    expect(authorize(config, new Headers({ 'api-key': 'client-2' }))).toEqual({ keyName: 'env-2' });
+    expect(statusOf(() => authorize(config, new Headers({ authorization: 'Bearer held' })))).toBe(401);
+    expect(statusOf(() => authorize(config, new Headers()))).toBe(401);
+  });
+
+  it('with managed identity, requires a client key too', () => {
+    const config = loadConfig({ ...ENDPOINT, AZURE_OPENAI_AUTH: 'managed-identity', PROXY_API_KEYS: 'k' });
+    expect(authorize(config, new Headers({ authorization: 'Bearer k' }))).toEqual({ keyName: 'env-1' });
+    expect(statusOf(() => authorize(config, new Headers({ authorization: 'Bearer other' })))).toBe(401);
   });
 
   it('with a held key and explicit anonymous use, lets anyone through', () => {
-    const authorizer = new Authorizer({ clientKeys: [], azure: { fixedApiKey: 'held' } });
-    expect(authorizer.authorize(new Headers())).toEqual({ apiKey: 'held' });
+    const config = loadConfig({ ...ENDPOINT, AZURE_OPENAI_TOKEN: 'held', PROXY_ALLOW_ANONYMOUS: 'true' });
+    expect(authorize(config, new Headers())).toEqual({ keyName: 'anonymous' });
+  });
+});
+
+describe('assertModelAllowed', () => {
+  it('lets an unlimited key use any model, and a limited one only its own', () => {
+    expect(() => assertModelAllowed({ keyName: 'a' }, 'gpt-4o')).not.toThrow();
+    expect(() => assertModelAllowed({ keyName: 'b', models: ['gpt-4o'] }, 'gpt-4o')).not.toThrow();
+    expect(statusOf(() => assertModelAllowed({ keyName: 'b', models: ['gpt-4o'] }, 'gpt-4.1'))).toBe(403);
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, loadConfig } from '../../src/core/config';
+import { assembleConfig, ConfigError, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, loadConfig, sha256 } from '../../src/core/config';
 
 const endpoint = { AZURE_OPENAI_ENDPOINT: 'https://my-resource.openai.azure.com/' };
 
@@ -64,8 +64,58 @@ describe('loadConfig', () => {
     expect(problems[0]).not.toContain('azure-secret');
     expect(loadConfig({ ...endpoint, AZURE_OPENAI_TOKEN: 'k', PROXY_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
     const config = loadConfig({ ...endpoint, AZURE_OPENAI_TOKEN: 'k', PROXY_API_KEYS: ' a , b ,,' });
-    expect(config.clientKeys).toEqual(['a', 'b']);
-    expect(config.azure.fixedApiKey).toBe('k');
+    expect(config.clientKeys).toEqual([
+      { name: 'env-1', digest: sha256('a') },
+      { name: 'env-2', digest: sha256('b') },
+    ]);
+    expect(config.azure).toMatchObject({ auth: 'key', fixedApiKey: 'k' });
+  });
+
+  it('chooses the upstream credential, and refuses contradictions', () => {
+    expect(loadConfig(endpoint).azure.auth).toBe('passthrough');
+    expect(loadConfig({ ...endpoint, AZURE_OPENAI_AUTH: 'managed-identity', PROXY_API_KEYS: 'c', AZURE_CLIENT_ID: 'id-1' }).azure).toMatchObject({
+      auth: 'managed-identity',
+      managedIdentityClientId: 'id-1',
+    });
+    expect(problemsOf({ ...endpoint, AZURE_OPENAI_AUTH: 'managed-identity' })[0]).toMatch(/^AZURE_OPENAI_AUTH is managed-identity, so the proxy holds/);
+    expect(problemsOf({ ...endpoint, AZURE_OPENAI_AUTH: 'key', PROXY_API_KEYS: 'c' })).toEqual(['AZURE_OPENAI_AUTH: "key" needs the key in AZURE_OPENAI_TOKEN (or AZURE_OPENAI_API_KEY)']);
+    expect(problemsOf({ ...endpoint, AZURE_OPENAI_AUTH: 'passthrough', AZURE_OPENAI_TOKEN: 'k' })[0]).toMatch(/does not use AZURE_OPENAI_TOKEN/);
+    expect(problemsOf({ ...endpoint, AZURE_OPENAI_AUTH: 'entra' })[0]).toMatch(/^AZURE_OPENAI_AUTH: /);
+  });
+
+  it('reads the App Configuration settings, and then lets the store supply client keys and the endpoint', () => {
+    const config = loadConfig({
+      ...endpoint,
+      AZURE_OPENAI_AUTH: 'managed-identity',
+      AZURE_APPCONFIG_ENDPOINT: 'https://my-store.azconfig.io',
+      AZURE_APPCONFIG_LABEL: 'prod',
+    });
+    expect(config.appConfiguration).toEqual({ endpoint: 'https://my-store.azconfig.io', keyPrefix: 'openai-proxy:', label: 'prod', refreshSeconds: 30, startupTimeoutSeconds: 15 });
+    expect(problemsOf({ AZURE_APPCONFIG_CONNECTION_STRING: 'Endpoint=https://s.azconfig.io;Id=x;Secret=c2VjcmV0' })).toEqual([
+      'AZURE_OPENAI_ENDPOINT: required, e.g. https://my-resource.openai.azure.com (or the App Configuration key openai-proxy:endpoint)',
+    ]);
+    const secret = 'not-a-connection-string-but-secret';
+    const problems = problemsOf({ ...endpoint, AZURE_APPCONFIG_CONNECTION_STRING: secret });
+    expect(problems[0]).toMatch(/^AZURE_APPCONFIG_CONNECTION_STRING: must be of the form/);
+    expect(problems.join()).not.toContain(secret);
+  });
+
+  it('lays App Configuration values over the environment, naming the store key in problems', () => {
+    const config = assembleConfig(
+      { ...endpoint, AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=env-4o,gpt-4=env-4', AZURE_OPENAI_API_VERSION: '2024-06-01' },
+      {
+        settings: { apiVersion: '2025-03-01-preview', streamCompat: 'false' },
+        models: new Map([['gpt-4o', { deployment: 'store-4o', endpoint: 'https://other.openai.azure.com' }]]),
+        clientKeys: [],
+      },
+    );
+    expect(config.azure.apiVersion).toBe('2025-03-01-preview');
+    expect(config.streamCompat).toBe(false);
+    expect(config.azure.modelMap.explicit('gpt-4o')).toEqual({ deployment: 'store-4o', endpoint: 'https://other.openai.azure.com' });
+    expect(config.azure.modelMap.explicit('gpt-4')).toEqual({ deployment: 'env-4' });
+    expect(() => assembleConfig(endpoint, { settings: { apiVersion: 'latest' }, models: new Map(), clientKeys: [] })).toThrow(
+      'App Configuration openai-proxy:api-version: must look like',
+    );
   });
 
   it('accepts AZURE_OPENAI_API_KEY as the held key', () => {
@@ -99,6 +149,6 @@ describe('loadConfig', () => {
   it('parses booleans and the mapper', () => {
     const config = loadConfig({ ...endpoint, AZURE_OPENAI_STREAM_COMPAT: 'OFF', AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=prod' });
     expect(config.streamCompat).toBe(false);
-    expect(config.azure.modelMap.explicit('gpt-4o')).toBe('prod');
+    expect(config.azure.modelMap.explicit('gpt-4o')).toEqual({ deployment: 'prod' });
   });
 });

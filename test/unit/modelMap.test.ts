@@ -4,8 +4,8 @@ describe('parseModelMapper', () => {
   it('reads model=deployment pairs, ignoring blanks and empty entries', () => {
     const map = parseModelMapper(' gpt-4o = prod-gpt4o ,gpt-4=gpt4-32k,, ');
     expect(map.models).toEqual(['gpt-4o', 'gpt-4']);
-    expect(map.explicit('gpt-4o')).toBe('prod-gpt4o');
-    expect(map.explicit('gpt-4')).toBe('gpt4-32k');
+    expect(map.explicit('gpt-4o')).toEqual({ deployment: 'prod-gpt4o' });
+    expect(map.explicit('gpt-4')).toEqual({ deployment: 'gpt4-32k' });
   });
 
   it.each([
@@ -21,7 +21,7 @@ describe('parseModelMapper', () => {
   });
 
   it('accepts the same mapping twice', () => {
-    expect(parseModelMapper('a=b,a=b').explicit('a')).toBe('b');
+    expect(parseModelMapper('a=b,a=b').explicit('a')).toEqual({ deployment: 'b' });
   });
 });
 

@@ -10,6 +10,7 @@ import { replaceTopLevelModel } from '../jsonModel';
 import { readJsonBody, requireModel } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
+import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
 
 export interface DeploymentOperationOptions {
@@ -21,20 +22,21 @@ export interface DeploymentOperationOptions {
 }
 
 export function deploymentJsonOperation(options: DeploymentOperationOptions): RouteHandler {
-  return async ({ request, url, services, logFields }) => {
-    const { config, authorizer, upstream } = services;
+  return async (context) => {
+    const { request, url, services, logFields } = context;
+    const { config, credentials, upstream } = services;
     // Credentials first: an unauthenticated caller gets nothing read and nothing sent.
-    const credential = authorizer.authorize(request.headers);
+    const caller = callerOf(context);
     const body = await readJsonBody(request, config.maxBodyBytes);
     const model = requireModel(body.json);
-    const deployment = deploymentFor(config, model);
+    const resolution = deploymentFor(config, model, caller);
     logFields.model = model;
-    logFields.deployment = deployment;
-    const target = deploymentTarget(config.azure, options.family, options.operation, deployment, url.searchParams);
+    logFields.deployment = resolution.deployment;
+    const target = deploymentTarget(config.azure, options.family, options.operation, resolution, url.searchParams);
     const response = await upstream({
       url: target.url,
       method: 'POST',
-      headers: azureRequestHeaders(request.headers, credential.apiKey),
+      headers: azureRequestHeaders(request.headers, await credentials.headers(config, caller)),
       body: target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel),
       signal: request.signal,
     });

@@ -12,6 +12,7 @@ import { bodyTooLarge } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import type { DeploymentOperationOptions } from './azureDeployment';
+import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
 
 /** The held chunks with the field's value bytes replaced; `delta` is the change in length. */
@@ -35,9 +36,10 @@ function replaceField(held: readonly Uint8Array[], field: FoundField, value: str
 }
 
 export function deploymentMultipartOperation(options: DeploymentOperationOptions): RouteHandler {
-  return async ({ request, url, services, logFields }) => {
-    const { config, authorizer, upstream } = services;
-    const credential = authorizer.authorize(request.headers);
+  return async (context) => {
+    const { request, url, services, logFields } = context;
+    const { config, credentials, upstream } = services;
+    const caller = callerOf(context);
     const boundary = multipartBoundary(request.headers.get('content-type'));
     if (boundary === undefined) {
       throw new ProxyError(400, {
@@ -77,10 +79,16 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     }
 
     const model = field.value.trim();
-    const deployment = deploymentFor(config, model);
+    let resolution;
+    try {
+      resolution = deploymentFor(config, model, caller);
+    } catch (error) {
+      await reader.cancel().catch(() => undefined);
+      throw error;
+    }
     logFields.model = model;
-    logFields.deployment = deployment;
-    const target = deploymentTarget(config.azure, options.family, options.operation, deployment, url.searchParams);
+    logFields.deployment = resolution.deployment;
+    const target = deploymentTarget(config.azure, options.family, options.operation, resolution, url.searchParams);
     let delta = 0;
     if (target.bodyModel !== undefined) ({ chunks: held, delta } = replaceField(held, field, target.bodyModel));
 
@@ -111,7 +119,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
       },
       { highWaterMark: 0 },
     );
-    const headers = azureRequestHeaders(request.headers, credential.apiKey);
+    const headers = azureRequestHeaders(request.headers, await credentials.headers(config, caller));
     // Azure gets the length the client declared (adjusted for a rewritten model), not a chunked upload.
     if (Number.isSafeInteger(declared)) headers.set('content-length', String(declared + delta));
     try {

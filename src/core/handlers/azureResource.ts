@@ -12,6 +12,7 @@ import { multipartBoundary } from '../multipart';
 import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
+import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
 
 export interface ResourceOperationOptions {
@@ -25,10 +26,11 @@ export interface ResourceOperationOptions {
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
 
 export function resourceOperation(options: ResourceOperationOptions): RouteHandler {
-  return async ({ request, url, params, services, logFields }) => {
-    const { config, authorizer, upstream } = services;
-    const credential = authorizer.authorize(request.headers);
-    const headers = azureRequestHeaders(request.headers, credential.apiKey);
+  return async (context) => {
+    const { request, url, params, services, logFields } = context;
+    const { config, credentials, upstream } = services;
+    const caller = callerOf(context);
+    const headers = azureRequestHeaders(request.headers, await credentials.headers(config, caller));
     const limit = config.maxBodyBytes;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
     let exceeded = false;
@@ -50,7 +52,9 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
           body = json.bytes;
           const model = json.json.model;
           if (options.mapsModel === true && typeof model === 'string') {
-            const deployment = deploymentFor(config, model);
+            // Resource-level calls go to the default endpoint: a model's own endpoint applies to
+            // deployment-scoped routes only, since later calls (get, delete) cannot know it.
+            const { deployment } = deploymentFor(config, model, caller);
             logFields.model = model;
             logFields.deployment = deployment;
             body = replaceTopLevelModel(json.bytes, deployment);

@@ -5,13 +5,14 @@
  */
 import type { RouteHandler } from '../context';
 import { jsonResponse } from '../errors';
+import { callerOf } from './caller';
 
 const NOTE = 'Mocked by the Azure OpenAI proxy: Azure OpenAI has no billing API. See the Azure portal for costs.';
 const MOCK_HEADERS = { 'x-mock': 'true' } as const;
 const PLACEHOLDER_LIMIT_USD = 1_000_000;
 
-export const billingSubscription: RouteHandler = async ({ request, services }) => {
-  services.authorizer.check(request.headers);
+export const billingSubscription: RouteHandler = async (context) => {
+  callerOf(context);
   return jsonResponse(
     200,
     {
@@ -29,13 +30,13 @@ export const billingSubscription: RouteHandler = async ({ request, services }) =
   );
 };
 
-export const billingUsage: RouteHandler = async ({ request, services }) => {
-  services.authorizer.check(request.headers);
+export const billingUsage: RouteHandler = async (context) => {
+  callerOf(context);
   return jsonResponse(200, { object: 'list', total_usage: 0, daily_costs: [], note: NOTE }, MOCK_HEADERS);
 };
 
-export const billingCreditGrants: RouteHandler = async ({ request, services }) => {
-  services.authorizer.check(request.headers);
+export const billingCreditGrants: RouteHandler = async (context) => {
+  callerOf(context);
   return jsonResponse(
     200,
     {

@@ -1,8 +1,11 @@
-/** The deployment a request's model maps to, or the 404 a client understands when there is none. */
+/** The deployment a request's model maps to, for this caller, or the 404/403 a client understands. */
+import { assertModelAllowed, type Caller } from '../auth';
 import type { ProxyConfig } from '../config';
 import { ProxyError } from '../errors';
+import type { DeploymentResolution } from '../modelMap';
 
-export function deploymentFor(config: ProxyConfig, model: string): string {
+export function deploymentFor(config: ProxyConfig, model: string, caller: Caller): DeploymentResolution {
+  assertModelAllowed(caller, model);
   const resolution = config.azure.modelMap.resolve(model);
   if (resolution === undefined) {
     throw new ProxyError(404, {
@@ -13,5 +16,5 @@ export function deploymentFor(config: ProxyConfig, model: string): string {
       code: 'model_not_found',
     });
   }
-  return resolution.deployment;
+  return resolution;
 }

@@ -3,6 +3,7 @@
  * own model list names models, not deployments, so it cannot tell a client which ids this proxy accepts; with
  * AZURE_OPENAI_MODELS_FROM_AZURE it is added after the mapped models (fine-tuned models included).
  */
+import { assertModelAllowed } from '../auth';
 import { resourceUrl } from '../azureApi';
 import type { RouteHandler } from '../context';
 import { jsonResponse, ProxyError } from '../errors';
@@ -10,6 +11,7 @@ import { isRecord } from '../isRecord';
 import type { ModelMap } from '../modelMap';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
+import { callerOf } from './caller';
 
 export interface OpenAIModelObject {
   id: string;
@@ -31,7 +33,7 @@ function modelObject(id: string, deployment: string): ModelObject {
 }
 
 export function listModelObjects(modelMap: ModelMap): ModelObject[] {
-  return modelMap.models.map((id) => modelObject(id, modelMap.explicit(id) ?? id));
+  return modelMap.models.map((id) => modelObject(id, modelMap.explicit(id)?.deployment ?? id));
 }
 
 /** One entry of Azure's `GET /openai/models`: models (base and fine-tuned), not deployments. */
@@ -54,28 +56,33 @@ export function openAIModelsFromAzure(body: unknown): OpenAIModelObject[] {
     }));
 }
 
-export const listModels: RouteHandler = async ({ request, services }) => {
-  const { config, authorizer, upstream } = services;
-  const credential = authorizer.authorize(request.headers);
-  const mapped: OpenAIModelObject[] = listModelObjects(config.azure.modelMap);
+export const listModels: RouteHandler = async (context) => {
+  const { request, services } = context;
+  const { config, credentials, upstream } = services;
+  const caller = callerOf(context);
+  // A key limited to some models sees only those.
+  const allowed = (model: OpenAIModelObject): boolean => caller.models?.includes(model.id) ?? true;
+  const mapped: OpenAIModelObject[] = listModelObjects(config.azure.modelMap).filter(allowed);
   if (!config.azure.modelsFromAzure) return jsonResponse(200, { object: 'list', data: mapped });
 
   // The map stays the source of the ids clients should use; the resource's own models are added after it.
   const response = await upstream({
     url: resourceUrl(config.azure, 'files', '/models', new URLSearchParams()),
     method: 'GET',
-    headers: azureRequestHeaders(request.headers, credential.apiKey),
+    headers: azureRequestHeaders(request.headers, await credentials.headers(config, caller)),
     signal: request.signal,
   });
   if (!response.ok) return relayAzureResponse(response, { streamCompat: false });
   const listed = new Set(mapped.map((model) => model.id));
-  const fromAzure = openAIModelsFromAzure(await response.json()).filter((model) => !listed.has(model.id));
+  const fromAzure = openAIModelsFromAzure(await response.json()).filter((model) => !listed.has(model.id) && allowed(model));
   return jsonResponse(200, { object: 'list', data: [...mapped, ...fromAzure] });
 };
 
-export const retrieveModel: RouteHandler = async ({ request, params, services }) => {
-  services.authorizer.check(request.headers);
+export const retrieveModel: RouteHandler = async (context) => {
+  const { params, services } = context;
+  const caller = callerOf(context);
   const id = params.model ?? '';
+  assertModelAllowed(caller, id);
   const resolution = services.config.azure.modelMap.resolve(id);
   if (resolution === undefined || resolution.source === 'unchanged') {
     throw new ProxyError(404, {

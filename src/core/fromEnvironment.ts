@@ -1,0 +1,33 @@
+/**
+ * The proxy as the app settings describe it: its configuration source (the environment, or App Configuration
+ * over it) and its upstream credential (with auth `managed-identity`, a cached Entra token of the app's
+ * identity from DefaultAzureCredential, or ManagedIdentityCredential's user-assigned form with AZURE_CLIENT_ID).
+ */
+import { DefaultAzureCredential } from '@azure/identity';
+import { configSourceFromEnvironment } from './appConfigurationSource';
+import type { Environment } from './config';
+import type { Logger } from './logger';
+import { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
+import { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache } from './upstreamCredential';
+
+export interface FromEnvironmentOptions extends ProxyOptions {
+  logger: Logger;
+}
+
+export async function createProxyFromEnvironment(env: Environment, options: FromEnvironmentOptions): Promise<OpenAIProxy> {
+  const source = await configSourceFromEnvironment(env, { logger: options.logger });
+  const { azure } = source.current();
+  let tokens: TokenCache | undefined;
+  const credentials =
+    options.credentials ??
+    createUpstreamCredentials(
+      azure.auth === 'managed-identity'
+        ? () =>
+            (tokens ??= new TokenCache(
+              new DefaultAzureCredential(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId }),
+              COGNITIVE_SERVICES_SCOPE,
+            ))
+        : undefined,
+    );
+  return createProxy(source, { ...options, credentials });
+}
