@@ -2,11 +2,10 @@
  * Multipart uploads to deployment-scoped routes: the model field may come before or after the file, the body
  * streams through, and a large upload does not grow the proxy's memory by its size twice.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
 import { startStack, type Stack } from '../helpers/stack';
+import { runProxyProcess } from '../helpers/proxyProcess';
 import { makeWav } from '../helpers/wav';
 
 const BOUNDARY = 'test-boundary-7MA4YWxkTrZu0gW';
@@ -76,7 +75,6 @@ describe.each([
 });
 
 describe('a large upload', () => {
-  const ENTRY = join(__dirname, '..', '..', 'dist', 'src', 'hosting', 'localMain.js');
   // Large enough that V8's lag in collecting used chunks (some tens of MB) is small beside it.
   const SIZE = 160 * 1024 * 1024;
 
@@ -92,19 +90,9 @@ describe('a large upload', () => {
    * counted) and returns how much its peak resident memory grew.
    */
   async function peakGrowth(emulatorUrl: string, modelFirst: boolean): Promise<number> {
-    const child = spawn(process.execPath, [ENTRY], {
-      env: { PATH: process.env.PATH, PORT: '0', AZURE_OPENAI_ENDPOINT: emulatorUrl, PROXY_MAX_BODY_BYTES: String(2 * SIZE) },
-    });
+    const proxy = runProxyProcess({ PORT: '0', AZURE_OPENAI_ENDPOINT: emulatorUrl, PROXY_MAX_BODY_BYTES: String(2 * SIZE) });
     try {
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const started = Date.now();
-      while (!/listening on (\S+)/.test(output)) {
-        if (Date.now() - started > 10_000) throw new Error(`proxy did not start:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      const base = /listening on (\S+)/.exec(output)![1]!;
+      const base = await proxy.listening();
       const upload = async (seconds: number): Promise<void> => {
         const file: [string, Buffer, string] = ['file', makeWav(seconds), 'big.wav'];
         const model: [string, string] = ['model', 'whisper'];
@@ -113,11 +101,11 @@ describe('a large upload', () => {
         expect((await response.json()) as { text: string }).toMatchObject({ text: expect.stringContaining('seconds of 16000 Hz audio') });
       };
       await upload(2);
-      const before = peakResidentBytes(child.pid!);
+      const before = peakResidentBytes(proxy.child.pid!);
       await upload(SIZE / 32_000); // 16-bit mono at 16 kHz: 32,000 bytes a second
-      return peakResidentBytes(child.pid!) - before;
+      return peakResidentBytes(proxy.child.pid!) - before;
     } finally {
-      child.kill('SIGTERM');
+      await proxy.stop();
     }
   }
 

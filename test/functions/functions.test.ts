@@ -174,6 +174,35 @@ describe('handlers', () => {
 });
 
 describe('configuration at start-up', () => {
+  it('answers 503 with the reason while App Configuration cannot be read, instead of failing each call unexplained', async () => {
+    let handler: ((request: HttpRequest, context: InvocationContext) => Promise<unknown>) | undefined;
+    const env = { ...process.env };
+    jest.isolateModules(() => {
+      delete process.env.AZURE_OPENAI_MODEL_MAPPER;
+      // A store on a port nobody listens on, tried for one second.
+      process.env.AZURE_APPCONFIG_CONNECTION_STRING = `Endpoint=http://127.0.0.1:9;Id=x;Secret=${Buffer.from('s').toString('base64')}`;
+      process.env.AZURE_APPCONFIG_STARTUP_TIMEOUT_SECONDS = '1';
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(join(FUNCTIONS_DIR, 'embeddings.ts'));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { registeredFunctions: isolated } = require('../../src/hosting/azureFunctions') as typeof import('../../src/hosting/azureFunctions');
+        handler = isolated.get('embeddings')?.handler as typeof handler;
+      } finally {
+        process.env = env;
+      }
+    });
+    const response = (await handler!(
+      new HttpRequest({ method: 'POST', url: 'https://my-app.azurewebsites.net/v1/embeddings', headers: auth, body: { string: '{"model":"x","input":"y"}' } }),
+      context('embeddings'),
+    )) as HttpResponseInit;
+    expect(response.status).toBe(503);
+    expect(new Headers(response.headers as Headers).get('retry-after')).toBe('10');
+    expect(JSON.parse(await bodyText(response))).toMatchObject({
+      error: { code: 'proxy_not_ready', type: 'server_error', message: expect.stringContaining('Could not load settings from Azure App Configuration at http://127.0.0.1:9') },
+    });
+  });
+
   it('refuses to load the functions with a bad setting, naming it', () => {
     jest.isolateModules(() => {
       const env = { ...process.env };
