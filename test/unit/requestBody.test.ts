@@ -1,18 +1,9 @@
 import { ProxyError } from '../../src/core/errors';
 import { readBodyWithLimit, readJsonBody, requireModel } from '../../src/core/requestBody';
+import { proxyErrorOf } from '../helpers/proxyError';
 
 function post(body: string | Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = { 'content-type': 'application/json' }): Request {
   return new Request('http://proxy.test/v1/chat/completions', { method: 'POST', body, headers, duplex: 'half' });
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<ProxyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProxyError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProxyError');
 }
 
 describe('readJsonBody', () => {
@@ -27,14 +18,14 @@ describe('readJsonBody', () => {
     // A byte body gets no implicit content type (a string body would be text/plain).
     await expect(readJsonBody(post(new TextEncoder().encode('{"model":"m"}'), {}), 100)).resolves.toBeDefined();
     await expect(readJsonBody(post('{"model":"m"}', { 'content-type': 'application/json; charset=utf-8' }), 100)).resolves.toBeDefined();
-    const error = await errorOf(readJsonBody(post('model=m', { 'content-type': 'application/x-www-form-urlencoded' }), 100));
+    const error = await proxyErrorOf(readJsonBody(post('model=m', { 'content-type': 'application/x-www-form-urlencoded' }), 100));
     expect(error.status).toBe(400);
     expect(error.fields.code).toBe('unsupported_content_type');
   });
 
   it('refuses malformed JSON and non-objects', async () => {
     for (const text of ['{"model":', '', '[1]', '"str"', 'null']) {
-      const error = await errorOf(readJsonBody(post(text), 100));
+      const error = await proxyErrorOf(readJsonBody(post(text), 100));
       expect(error.status).toBe(400);
       expect(error.fields.code).toBe('invalid_json');
     }
@@ -43,7 +34,7 @@ describe('readJsonBody', () => {
 
 describe('readBodyWithLimit', () => {
   it('refuses by Content-Length without reading', async () => {
-    const error = await errorOf(readBodyWithLimit(post('x'.repeat(11), { 'content-length': '11' }), 10));
+    const error = await proxyErrorOf(readBodyWithLimit(post('x'.repeat(11), { 'content-length': '11' }), 10));
     expect(error.fields.code).toBe('request_too_large');
   });
 
@@ -55,7 +46,7 @@ describe('readBodyWithLimit', () => {
         controller.enqueue(new Uint8Array(1024));
       },
     });
-    const error = await errorOf(readBodyWithLimit(post(endless, {}), 10_000));
+    const error = await proxyErrorOf(readBodyWithLimit(post(endless, {}), 10_000));
     expect(error.status).toBe(400);
     expect(pulls).toBeLessThan(20);
   });

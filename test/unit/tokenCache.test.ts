@@ -1,5 +1,5 @@
-import { ProxyError } from '../../src/core/errors';
 import { TokenCache, type AccessToken, type TokenSource } from '../../src/core/upstreamCredential';
+import { proxyErrorOf } from '../helpers/proxyError';
 
 const MINUTE = 60_000;
 
@@ -15,16 +15,6 @@ function countingSource(lifetimeMs: number, delayMs = 0): TokenSource & { calls:
     },
   };
   return source;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<ProxyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProxyError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProxyError');
 }
 
 describe('TokenCache', () => {
@@ -65,7 +55,7 @@ describe('TokenCache', () => {
 
   it('turns a credential failure into a 503 naming the cause', async () => {
     const cache = new TokenCache({ getToken: () => Promise.reject(new Error('ManagedIdentityCredential: no identity assigned\nmore detail')) }, 's');
-    const error = await errorOf(cache.get());
+    const error = await proxyErrorOf(cache.get());
     expect(error.status).toBe(503);
     expect(error.fields).toMatchObject({ type: 'server_error', code: 'upstream_credential_unavailable' });
     expect(error.fields.message).toContain('no identity assigned');
@@ -75,7 +65,7 @@ describe('TokenCache', () => {
   it('gives up on a credential that does not answer, within its timeout', async () => {
     const cache = new TokenCache({ getToken: () => new Promise<AccessToken>(() => undefined) }, 's', { timeoutMs: 150 });
     const started = Date.now();
-    const error = await errorOf(cache.get());
+    const error = await proxyErrorOf(cache.get());
     expect(error.status).toBe(503);
     expect(error.fields.message).toContain('no token after 150 ms');
     expect(Date.now() - started).toBeLessThan(2000);
