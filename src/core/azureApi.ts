@@ -6,7 +6,7 @@
  *    omitted for `v1` or sent as `preview`.
  */
 import type { ApiFamily, ProxyConfig } from './config';
-import type { ModelTarget } from './modelMap';
+import type { Backend } from './modelMap';
 
 type AzureSettings = ProxyConfig['azure'];
 
@@ -25,12 +25,12 @@ function query(search: URLSearchParams, apiVersion: string, shape: AzureSettings
   return text === '' ? '' : `?${text}`;
 }
 
-/** A deployment-scoped call; a model-map entry may name its own endpoint and api-version. */
+/** A deployment-scoped call to one backend, which may name its own endpoint and api-version. */
 export function deploymentTarget(
   azure: AzureSettings,
   family: ApiFamily,
   operation: string,
-  target: ModelTarget,
+  target: Backend,
   search: URLSearchParams = new URLSearchParams(),
 ): DeploymentTarget {
   const apiVersion = target.apiVersion ?? azure.apiVersions[family];

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isDeploymentName, ModelMap, ModelMapSyntaxError, parseModelMapper, type ModelTarget } from './modelMap';
+import { checkBackend, ModelMap, ModelMapSyntaxError, parseModelMapper, type BackendAuth, type ModelTarget } from './modelMap';
 
 export const DEFAULT_API_VERSION = '2024-10-21';
 /** The dated preview used by the route families that no GA api-version has (responses, assistants, speech...). */
@@ -33,7 +33,23 @@ export const API_FAMILIES = ['inference', 'images', 'audio', 'files', 'responses
 export type ApiFamily = (typeof API_FAMILIES)[number];
 
 /** Which credential goes upstream: the caller's key, a key the proxy holds, or the app's managed identity. */
-export type UpstreamAuth = 'passthrough' | 'key' | 'managed-identity';
+export type UpstreamAuth = BackendAuth;
+
+/** How a request is spread over a model's backends and moved on when one fails (see README, "Several deployments"). */
+export interface RoutingSettings {
+  /** At most this many backends are tried for one request. */
+  maxAttempts: number;
+  /** No new attempt starts after this long since the request came in. */
+  deadlineMs: number;
+  /** An attempt that has no response headers after this long is given up (and the next backend tried). */
+  attemptTimeoutMs: number;
+  /** The longest a 429 puts a backend aside, whatever its retry-after says. */
+  cooldownMaxMs: number;
+  /** This many failures (5xx, connection errors, timeouts) in a row open a backend's circuit... */
+  circuitFailures: number;
+  /** ...for this long. */
+  circuitOpenMs: number;
+}
 
 /** One of the proxy's own client keys, kept only as a SHA-256 digest; its name is what logs show. */
 export interface ClientKey {
@@ -71,7 +87,10 @@ export interface ProxyConfig {
     fixedApiKey?: string;
     /** A user-assigned managed identity (`AZURE_CLIENT_ID`); the system-assigned one otherwise. */
     managedIdentityClientId?: string;
+    /** The keys of backends with their own `keySetting`, by setting name. */
+    backendKeys: ReadonlyMap<string, string>;
   };
+  routing: RoutingSettings;
   openai: {
     /** Where `AZURE_OPENAI_PROXY_MODE=openai` forwards every path, without a trailing slash. */
     baseUrl: string;
@@ -122,6 +141,12 @@ export const SETTING_NAMES = {
   appConfigLabel: ['AZURE_APPCONFIG_LABEL'],
   appConfigRefreshSeconds: ['AZURE_APPCONFIG_REFRESH_SECONDS'],
   appConfigStartupTimeoutSeconds: ['AZURE_APPCONFIG_STARTUP_TIMEOUT_SECONDS'],
+  maxAttempts: ['PROXY_MAX_ATTEMPTS'],
+  deadlineSeconds: ['PROXY_DEADLINE_SECONDS'],
+  attemptTimeoutSeconds: ['PROXY_ATTEMPT_TIMEOUT_SECONDS'],
+  cooldownMaxSeconds: ['PROXY_COOLDOWN_MAX_SECONDS'],
+  circuitFailures: ['PROXY_CIRCUIT_FAILURES'],
+  circuitOpenSeconds: ['PROXY_CIRCUIT_OPEN_SECONDS'],
 } as const satisfies Record<string, readonly string[]>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -202,6 +227,12 @@ const settingSchemas = {
   appConfigLabel: z.string().trim().min(1),
   appConfigRefreshSeconds: positiveInteger,
   appConfigStartupTimeoutSeconds: positiveInteger,
+  maxAttempts: positiveInteger,
+  deadlineSeconds: z.coerce.number().positive(),
+  attemptTimeoutSeconds: z.coerce.number().positive(),
+  cooldownMaxSeconds: z.coerce.number().positive(),
+  circuitFailures: positiveInteger,
+  circuitOpenSeconds: z.coerce.number().positive(),
 } satisfies Record<SettingKey, z.ZodType>;
 
 type Settings = { [K in SettingKey]?: z.output<(typeof settingSchemas)[K]> };
@@ -283,13 +314,9 @@ export function assembleConfig(env: Environment, store?: StoreValues): ProxyConf
   const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
   const apiShape: ApiShape = globalVersion === 'v1' || globalVersion === 'preview' ? 'v1' : 'dated';
   const apiVersions = familyApiVersions(settings, nameOf, globalVersion, apiShape, problems);
-  for (const [model, target] of store?.models ?? []) {
-    if (target.apiVersion !== undefined && shapeOf(target.apiVersion) !== apiShape) {
-      problems.push(`App Configuration ${keyPrefix}model-map/${model}: apiVersion "${target.apiVersion}" does not fit AZURE_OPENAI_API_VERSION "${globalVersion}"`);
-    }
-  }
-
   const auth = upstreamAuth(settings, problems);
+  const backendKeys = checkBackends(env, modelMap, { apiShape, globalVersion, auth, hasFixedKey: settings.fixedApiKey !== undefined, keyPrefix, storeModels: store?.models }, problems);
+
   const envKeys = (settings.clientKeys ?? []).map((key, index) => ({ name: `env-${index + 1}`, digest: sha256(key) }));
   const clientKeys = [...envKeys, ...(store?.clientKeys ?? [])];
   const allowAnonymous = settings.allowAnonymous ?? false;
@@ -315,6 +342,15 @@ export function assembleConfig(env: Environment, store?: StoreValues): ProxyConf
       auth,
       ...(settings.fixedApiKey !== undefined && { fixedApiKey: settings.fixedApiKey }),
       ...(settings.managedIdentityClientId !== undefined && { managedIdentityClientId: settings.managedIdentityClientId }),
+      backendKeys,
+    },
+    routing: {
+      maxAttempts: settings.maxAttempts ?? 3,
+      deadlineMs: (settings.deadlineSeconds ?? 600) * 1000,
+      attemptTimeoutMs: (settings.attemptTimeoutSeconds ?? 300) * 1000,
+      cooldownMaxMs: (settings.cooldownMaxSeconds ?? 60) * 1000,
+      circuitFailures: settings.circuitFailures ?? 3,
+      circuitOpenMs: (settings.circuitOpenSeconds ?? 30) * 1000,
     },
     openai: { baseUrl: settings.openaiBaseUrl ?? DEFAULT_OPENAI_BASE_URL },
     clientKeys,
@@ -329,6 +365,41 @@ export function assembleConfig(env: Environment, store?: StoreValues): ProxyConf
 /** A snapshot from the environment alone. */
 export function loadConfig(env: Environment): ProxyConfig {
   return assembleConfig(env);
+}
+
+/**
+ * Checks what spans a model's backends and the rest of the configuration: their api-versions fit the URL shape,
+ * their credentials can be had, and a held credential is never given to callers the proxy does not check.
+ * Returns the backends' own keys, read from the app settings they name.
+ */
+function checkBackends(
+  env: Environment,
+  modelMap: ModelMap,
+  context: { apiShape: ApiShape; globalVersion: string; auth: UpstreamAuth; hasFixedKey: boolean; keyPrefix: string; storeModels: ReadonlyMap<string, ModelTarget> | undefined },
+  problems: string[],
+): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [model, target] of modelMap.targets) {
+    const where = context.storeModels?.has(model) === true ? `App Configuration ${context.keyPrefix}model-map/${model}` : `AZURE_OPENAI_MODEL_MAPPER: model "${model}"`;
+    for (const backend of target.backends) {
+      const named = `${where}: backend ${backend.deployment}`;
+      if (backend.apiVersion !== undefined && shapeOf(backend.apiVersion) !== context.apiShape) {
+        problems.push(`${named}: apiVersion "${backend.apiVersion}" does not fit AZURE_OPENAI_API_VERSION "${context.globalVersion}"`);
+      }
+      const auth = backend.auth ?? context.auth;
+      if (auth !== 'passthrough' && context.auth === 'passthrough') {
+        problems.push(`${named}: auth "${auth}" holds a credential, so the proxy must check its callers' keys: set AZURE_OPENAI_AUTH to key or managed-identity`);
+      }
+      if (auth === 'key' && backend.keySetting !== undefined) {
+        const key = env[backend.keySetting];
+        if (key === undefined || key.trim() === '') problems.push(`${named}: its key setting ${backend.keySetting} is not set`);
+        else keys.set(backend.keySetting, key.trim());
+      } else if (auth === 'key' && !context.hasFixedKey) {
+        problems.push(`${named}: auth "key" needs a key: set keySetting, or AZURE_OPENAI_TOKEN`);
+      }
+    }
+  }
+  return keys;
 }
 
 function upstreamAuth(settings: Settings, problems: string[]): UpstreamAuth {
@@ -420,10 +491,14 @@ function jsonish(value: unknown): unknown {
   return value;
 }
 
-const modelTargetSchema = z.strictObject({
-  deployment: z.string().refine(isDeploymentName, 'deployment must be a valid Azure deployment name'),
-  endpoint: httpUrl.optional(),
-  apiVersion: apiVersion.optional(),
+const backendSchema = z.strictObject({
+  deployment: z.string(),
+  endpoint: z.string().optional(),
+  apiVersion: z.string().optional(),
+  auth: z.string().optional(),
+  keySetting: z.string().optional(),
+  priority: z.number().optional(),
+  weight: z.number().optional(),
 });
 
 const clientKeySchema = z.strictObject({
@@ -431,18 +506,28 @@ const clientKeySchema = z.strictObject({
   models: z.array(z.string().min(1)).optional(),
 });
 
-/** A model-map value: a deployment name, or `{"deployment", "apiVersion"?, "endpoint"?}`. */
-export function parseModelTarget(value: unknown): ModelTarget {
-  const parsed = jsonish(value);
-  if (typeof parsed === 'string') {
-    const deployment = parsed.trim();
-    if (!isDeploymentName(deployment)) throw new StoreValueError(`"${deployment}" is not a valid Azure deployment name`);
-    return { deployment };
+function backendOf(value: unknown, index?: number): ReturnType<typeof checkBackend> {
+  const where = index === undefined ? '' : `backend ${index + 1}: `;
+  const result = backendSchema.safeParse(value);
+  if (!result.success) throw new StoreValueError(`${where}${reason(result.error)}`);
+  try {
+    return checkBackend(result.data);
+  } catch (error) {
+    throw new StoreValueError(`${where}${error instanceof Error ? error.message : String(error)}`);
   }
-  const result = modelTargetSchema.safeParse(parsed);
-  if (!result.success) throw new StoreValueError(reason(result.error));
-  const { deployment, endpoint, apiVersion: version } = result.data;
-  return { deployment, ...(endpoint !== undefined && { endpoint }), ...(version !== undefined && { apiVersion: version }) };
+}
+
+/**
+ * A model-map value: a deployment name; one backend `{"deployment", "endpoint"?, "apiVersion"?, "auth"?,
+ * "keySetting"?, "priority"?, "weight"?}`; or a pool, `{"backends": [...]}` or `[...]` of those.
+ */
+export function parseModelTarget(value: unknown): ModelTarget {
+  const parsed = typeof value === 'string' && value.trim().startsWith('[') ? jsonish(`{"backends":${value}}`) : jsonish(value);
+  if (typeof parsed === 'string') return { backends: [backendOf({ deployment: parsed.trim() })] };
+  const list = Array.isArray(parsed) ? parsed : typeof parsed === 'object' && parsed !== null && 'backends' in parsed ? (parsed).backends : undefined;
+  if (list === undefined) return { backends: [backendOf(parsed)] };
+  if (!Array.isArray(list) || list.length === 0) throw new StoreValueError('backends must be a list of at least one backend');
+  return { backends: list.map((item, index) => backendOf(item, index)) };
 }
 
 /** A client-key value: the key's SHA-256 in hex, or `{"sha256", "models"?}`. */

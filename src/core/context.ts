@@ -1,4 +1,5 @@
 /** What a route handler is given: the request, its route parameters, and the proxy's services. */
+import type { Balancer } from './balancer';
 import type { ProxyConfig } from './config';
 import type { Logger } from './logger';
 import type { UpstreamFetch } from './upstream';
@@ -9,6 +10,8 @@ export interface ProxyServices {
   config: ProxyConfig;
   upstream: UpstreamFetch;
   credentials: UpstreamCredentials;
+  /** How this instance's backends fared; shared by every request. */
+  balancer: Balancer;
   logger: Logger;
 }
 

@@ -18,16 +18,15 @@ export async function createProxyFromEnvironment(env: Environment, options: From
   const source = await configSourceFromEnvironment(env, { logger: options.logger });
   const { azure } = source.current();
   let tokens: TokenCache | undefined;
+  // Made on first use: the proxy's auth, or only some backends of a pool, may use the managed identity.
   const credentials =
     options.credentials ??
     createUpstreamCredentials(
-      azure.auth === 'managed-identity'
-        ? () =>
-            (tokens ??= new TokenCache(
-              new DefaultAzureCredential(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId }),
-              COGNITIVE_SERVICES_SCOPE,
-            ))
-        : undefined,
+      () =>
+        (tokens ??= new TokenCache(
+          new DefaultAzureCredential(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId }),
+          COGNITIVE_SERVICES_SCOPE,
+        )),
     );
   return createProxy(source, { ...options, credentials });
 }

@@ -1,9 +1,12 @@
 /**
- * Which Azure deployment serves an OpenAI model name.
+ * Which Azure deployments serve an OpenAI model name.
  *
  * Order: an explicit mapping wins; then the built-in renames of families that Azure spells differently
  * (`gpt-3.5-turbo*` is deployed as `gpt-35-turbo*`); otherwise the model name is the deployment name, unchanged.
  * The old images stripped `.` and `:` from unmapped names, which breaks today's deployments such as `gpt-4.1`.
+ *
+ * A mapping is a pool of one or more backends: a deployment, optionally on its own resource endpoint with its
+ * own api-version and credential, with a priority (lower is tried first) and a weight within its priority.
  */
 
 /** Azure deployment names: letters, digits, `-`, `_` and `.`, at most 64 characters. */
@@ -16,15 +19,41 @@ const BUILT_IN_RENAMES: ReadonlyArray<readonly [openAIPrefix: string, azurePrefi
 
 export type DeploymentSource = 'mapped' | 'renamed' | 'unchanged';
 
-/** Where a mapped model goes: its deployment, and optionally its own resource endpoint and api-version. */
-export interface ModelTarget {
+/** How one backend is called: the caller's key, a held key, or the app's managed identity. */
+export type BackendAuth = 'passthrough' | 'key' | 'managed-identity';
+
+export interface Backend {
   deployment: string;
+  /** The resource endpoint; the proxy's AZURE_OPENAI_ENDPOINT when unset. */
   endpoint?: string;
   apiVersion?: string;
+  /** The credential for this backend; the proxy's AZURE_OPENAI_AUTH when unset. */
+  auth?: BackendAuth;
+  /** With auth `key`: the app setting that holds this backend's key (the proxy's AZURE_OPENAI_TOKEN when unset). */
+  keySetting?: string;
+  /** Lower is tried first; backends of a priority share the traffic by weight. */
+  priority: number;
+  weight: number;
+}
+
+/** Where a model goes: at least one backend. */
+export interface ModelTarget {
+  backends: readonly Backend[];
 }
 
 export interface DeploymentResolution extends ModelTarget {
   source: DeploymentSource;
+}
+
+export function singleBackend(deployment: string): ModelTarget {
+  return { backends: [{ deployment, priority: 1, weight: 1 }] };
+}
+
+/** The backend of the first priority that comes first: the one resource-level calls name. */
+export function primaryBackend(target: ModelTarget): Backend {
+  const [first, ...rest] = target.backends;
+  if (first === undefined) throw new Error('a model target without backends');
+  return rest.reduce((best, backend) => (backend.priority < best.priority ? backend : best), first);
 }
 
 export class ModelMap {
@@ -48,24 +77,27 @@ export class ModelMap {
     return this.#entries.size;
   }
 
+  /** Every configured target, for checks that span the map. */
+  get targets(): ReadonlyMap<string, ModelTarget> {
+    return this.#entries;
+  }
+
   /** The explicit entry for a model, if any. */
   explicit(model: string): ModelTarget | undefined {
     return this.#entries.get(model);
   }
 
   /**
-   * The deployment for a model, or undefined when the model is not mapped and its name cannot be a deployment
+   * The backends for a model, or undefined when the model is not mapped and its name cannot be a deployment
    * name (so it would never reach a deployment, and must not be put into a URL path).
    */
   resolve(model: string): DeploymentResolution | undefined {
     const mapped = this.#entries.get(model);
     if (mapped !== undefined) return { ...mapped, source: 'mapped' };
     for (const [openAIPrefix, azurePrefix] of BUILT_IN_RENAMES) {
-      if (model.startsWith(openAIPrefix)) {
-        return { deployment: azurePrefix + model.slice(openAIPrefix.length), source: 'renamed' };
-      }
+      if (model.startsWith(openAIPrefix)) return { ...singleBackend(azurePrefix + model.slice(openAIPrefix.length)), source: 'renamed' };
     }
-    return isDeploymentName(model) ? { deployment: model, source: 'unchanged' } : undefined;
+    return isDeploymentName(model) ? { ...singleBackend(model), source: 'unchanged' } : undefined;
   }
 }
 
@@ -77,9 +109,96 @@ export class ModelMapSyntaxError extends Error {
   override readonly name = 'ModelMapSyntaxError';
 }
 
+const BACKEND_AUTHS: ReadonlySet<string> = new Set(['passthrough', 'key', 'managed-identity']);
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const API_VERSION = /^(\d{4}-\d{2}-\d{2}(-preview)?|v1|preview)$/;
+
+/** A value as text for a message: strings as they are, anything else as JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
+}
+
+/** A backend's fields, checked; throws an Error whose message says what is wrong (the caller says where). */
+export function checkBackend(fields: {
+  deployment: unknown;
+  endpoint?: unknown;
+  apiVersion?: unknown;
+  auth?: unknown;
+  keySetting?: unknown;
+  priority?: unknown;
+  weight?: unknown;
+}): Backend {
+  const { deployment, endpoint, apiVersion, auth, keySetting } = fields;
+  if (typeof deployment !== 'string' || !isDeploymentName(deployment)) {
+    throw new Error(`deployment "${shown(deployment)}" is not a valid Azure deployment name (letters, digits, "-", "_" and "." only, at most 64 characters)`);
+  }
+  const priority = fields.priority === undefined ? 1 : Number(fields.priority);
+  const weight = fields.weight === undefined ? 1 : Number(fields.weight);
+  if (!Number.isInteger(priority) || priority < 0) throw new Error(`priority must be a whole number from 0, not "${shown(fields.priority)}"`);
+  if (!Number.isInteger(weight) || weight < 1 || weight > 1000) throw new Error(`weight must be a whole number from 1 to 1000, not "${shown(fields.weight)}"`);
+  const backend: Backend = { deployment, priority, weight };
+  if (endpoint !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(shown(endpoint));
+    } catch {
+      throw new Error(`endpoint "${shown(endpoint)}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`endpoint "${shown(endpoint)}" is not an http(s) URL`);
+    backend.endpoint = url.origin;
+  }
+  if (apiVersion !== undefined) {
+    if (typeof apiVersion !== 'string' || !API_VERSION.test(apiVersion)) throw new Error(`apiVersion "${shown(apiVersion)}" must look like 2024-10-21, 2025-04-01-preview, v1 or preview`);
+    backend.apiVersion = apiVersion;
+  }
+  if (auth !== undefined) {
+    if (typeof auth !== 'string' || !BACKEND_AUTHS.has(auth)) throw new Error(`auth "${shown(auth)}" must be passthrough, key or managed-identity`);
+    backend.auth = auth as BackendAuth;
+  }
+  if (keySetting !== undefined) {
+    if (typeof keySetting !== 'string' || !SETTING_NAME.test(keySetting)) throw new Error(`keySetting "${shown(keySetting)}" must be the name of an app setting`);
+    backend.keySetting = keySetting;
+  }
+  return backend;
+}
+
+const COMPACT_PARAMETERS: Readonly<Record<string, string>> = {
+  priority: 'priority',
+  weight: 'weight',
+  'api-version': 'apiVersion',
+  auth: 'auth',
+  'key-setting': 'keySetting',
+};
+
+/**
+ * One backend of the compact form: `deployment` or `https://resource.openai.azure.com/deployment`, either with
+ * `?priority=N&weight=W&api-version=V&auth=A&key-setting=NAME`.
+ */
+function parseCompactBackend(text: string): Backend {
+  const query = text.indexOf('?');
+  const target = query < 0 ? text : text.slice(0, query);
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of new URLSearchParams(query < 0 ? '' : text.slice(query + 1))) {
+    const field = COMPACT_PARAMETERS[name];
+    if (field === undefined) throw new Error(`"${name}" is not a backend parameter (priority, weight, api-version, auth, key-setting)`);
+    fields[field] = value;
+  }
+  if (target.includes('://')) {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw new Error(`"${target}" is not a URL`);
+    }
+    return checkBackend({ ...fields, endpoint: url.origin, deployment: decodeURIComponent(url.pathname.replace(/^\/+|\/+$/g, '')) });
+  }
+  return checkBackend({ ...fields, deployment: target });
+}
+
 /**
  * Parses the `AZURE_OPENAI_MODEL_MAPPER` form `model=deployment,model=deployment` (blanks around names and
- * empty entries are ignored). Throws a ModelMapSyntaxError that names the bad entry.
+ * empty entries are ignored), where a deployment may be a pool: backends joined by `|` in the compact form (see
+ * README). Throws a ModelMapSyntaxError that names the bad entry.
  */
 export function parseModelMapper(text: string, settingName = 'AZURE_OPENAI_MODEL_MAPPER'): ModelMap {
   const entries = new Map<string, ModelTarget>();
@@ -89,25 +208,25 @@ export function parseModelMapper(text: string, settingName = 'AZURE_OPENAI_MODEL
     if (entry === '') return;
     const where = `${settingName}: entry ${index + 1} "${entry}"`;
     const eq = entry.indexOf('=');
-    if (eq < 0 || entry.indexOf('=', eq + 1) >= 0) {
+    if (eq < 0 || (entry.indexOf('=', eq + 1) >= 0 && !entry.slice(eq + 1).includes('?'))) {
       throw new ModelMapSyntaxError(`${where} is not of the form model=deployment`);
     }
     const model = entry.slice(0, eq).trim();
-    const deployment = entry.slice(eq + 1).trim();
+    const value = entry.slice(eq + 1).trim();
     if (model === '' || /\s/.test(model)) {
       throw new ModelMapSyntaxError(`${where} has an empty model name or one with blanks in it`);
     }
-    if (!isDeploymentName(deployment)) {
-      throw new ModelMapSyntaxError(
-        `${where} names deployment "${deployment}", which is not a valid Azure deployment name ` +
-          '(letters, digits, "-", "_" and "." only, at most 64 characters)',
-      );
+    let target: ModelTarget;
+    try {
+      target = { backends: value.split('|').map((backend) => parseCompactBackend(backend.trim())) };
+    } catch (error) {
+      throw new ModelMapSyntaxError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const earlier = entries.get(model)?.deployment;
-    if (earlier !== undefined && earlier !== deployment) {
-      throw new ModelMapSyntaxError(`${where} maps "${model}" again, to a different deployment than "${earlier}"`);
+    const earlier = entries.get(model);
+    if (earlier !== undefined && JSON.stringify(earlier) !== JSON.stringify(target)) {
+      throw new ModelMapSyntaxError(`${where} maps "${model}" again, differently`);
     }
-    entries.set(model, { deployment });
+    entries.set(model, target);
   });
   return new ModelMap(entries);
 }

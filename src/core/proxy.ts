@@ -2,6 +2,7 @@
  * The proxy: one `handle(Request) => Response` over the route table, independent of any host. Every failure a
  * client can see leaves here as an OpenAI-shaped error with the right status; nothing else escapes.
  */
+import { Balancer } from './balancer';
 import type { ProxyConfig } from './config';
 import { staticConfigSource, type ConfigSource } from './configSource';
 import type { ProxyServices, RequestContext } from './context';
@@ -40,6 +41,7 @@ export class OpenAIProxy {
     this.#services = {
       upstream: options.upstream ?? createUpstreamFetch(),
       credentials: options.credentials ?? createUpstreamCredentials(),
+      balancer: new Balancer(),
       logger: options.logger ?? consoleLogger,
     };
   }

@@ -17,6 +17,8 @@ export interface UpstreamRequest {
   headers: Headers;
   body?: Uint8Array | ReadableStream<Uint8Array> | null;
   signal?: AbortSignal;
+  /** Give up when the response headers have not come after this long (the client's default otherwise). */
+  headersTimeoutMs?: number;
 }
 
 export interface UpstreamClientOptions {
@@ -166,6 +168,7 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
         body: request.body instanceof ReadableStream ? Readable.fromWeb(request.body) : (request.body ?? null),
         signal: request.signal ?? null,
         dispatcher,
+        ...(request.headersTimeoutMs !== undefined && { headersTimeout: Math.max(1, Math.round(request.headersTimeoutMs)) }),
       });
       if (NULL_BODY_STATUSES.has(statusCode)) {
         body.resume();

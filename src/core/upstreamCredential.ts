@@ -6,6 +6,7 @@
  */
 import type { Caller } from './auth';
 import type { ProxyConfig } from './config';
+import type { Backend } from './modelMap';
 import { ProxyError } from './errors';
 
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
@@ -89,18 +90,20 @@ function tokenUnavailable(error: unknown): ProxyError {
 }
 
 export interface UpstreamCredentials {
-  /** The auth header(s) for one upstream call of this caller. */
-  headers(config: ProxyConfig, caller: Caller): Promise<Record<string, string>>;
+  /** The auth header(s) for one upstream call of this caller, to this backend (to the main resource if none). */
+  headers(config: ProxyConfig, caller: Caller, backend?: Backend): Promise<Record<string, string>>;
 }
 
 export function createUpstreamCredentials(tokens?: () => TokenCache): UpstreamCredentials {
   return {
-    async headers(config, caller): Promise<Record<string, string>> {
-      switch (config.azure.auth) {
+    async headers(config, caller, backend): Promise<Record<string, string>> {
+      switch (backend?.auth ?? config.azure.auth) {
         case 'passthrough':
           return { 'api-key': caller.passthroughKey ?? '' };
-        case 'key':
-          return { 'api-key': config.azure.fixedApiKey ?? '' };
+        case 'key': {
+          const own = backend?.keySetting === undefined ? undefined : config.azure.backendKeys.get(backend.keySetting);
+          return { 'api-key': own ?? config.azure.fixedApiKey ?? '' };
+        }
         case 'managed-identity': {
           if (tokens === undefined) throw tokenUnavailable(new Error('no managed identity credential is set up'));
           return { authorization: `Bearer ${await tokens().get()}` };

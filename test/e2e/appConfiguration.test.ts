@@ -216,7 +216,7 @@ describe('a store that cannot be read at start-up', () => {
       expect(await deploymentUsedFor(running.client(), 'late')).toBe('gpt-4o');
       store.failure = undefined;
       const current = running;
-      await waitFor(() => current.proxy.config.azure.modelMap.explicit('late')?.deployment === 'gpt-4.1', 15_000, 'the store to be loaded');
+      await waitFor(() => current.proxy.config.azure.modelMap.explicit('late')?.backends[0]?.deployment === 'gpt-4.1', 15_000, 'the store to be loaded');
       expect(await deploymentUsedFor(running.client(), 'late')).toBe('gpt-4.1');
     } finally {
       store.failure = undefined;

@@ -44,6 +44,22 @@ export async function startStack(options: { env?: Environment; emulator?: Emulat
   };
 }
 
+export interface RunningProxy {
+  proxy: OpenAIProxy;
+  host: LocalHost;
+  baseURL: string;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** The proxy (core + local host) for an environment of the test's choosing, logging into `logs`. */
+export async function startProxy(env: Environment): Promise<RunningProxy> {
+  const logs: string[] = [];
+  const proxy = createProxy(loadConfig(env), { logger: capturingLogger(logs) });
+  const host = await startLocalHost({ proxy });
+  return { proxy, host, baseURL: `${host.url}/v1`, logs, close: () => host.close() };
+}
+
 /** Resolves when `predicate` holds, polling every 10 ms, or rejects after `timeoutMs`. */
 export async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<number> {
   const started = Date.now();

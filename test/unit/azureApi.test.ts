@@ -2,22 +2,23 @@ import { deploymentTarget, fillPath, resourceUrl } from '../../src/core/azureApi
 import { loadConfig } from '../../src/core/config';
 
 const ENDPOINT = 'https://res.openai.azure.com';
+const backend = (deployment: string) => ({ deployment, priority: 1, weight: 1 });
 const azure = (env: Record<string, string> = {}) => loadConfig({ AZURE_OPENAI_ENDPOINT: ENDPOINT, ...env }).azure;
 
 describe('deploymentTarget', () => {
   it('puts the deployment and the family api-version in a dated URL', () => {
-    expect(deploymentTarget(azure(), 'inference', 'chat/completions', { deployment: 'gpt-4.1' })).toEqual({
+    expect(deploymentTarget(azure(), 'inference', 'chat/completions', backend('gpt-4.1'))).toEqual({
       url: `${ENDPOINT}/openai/deployments/gpt-4.1/chat/completions?api-version=2024-10-21`,
     });
-    expect(deploymentTarget(azure(), 'audio', 'audio/speech', { deployment: 'tts' }).url).toBe(`${ENDPOINT}/openai/deployments/tts/audio/speech?api-version=2025-04-01-preview`);
+    expect(deploymentTarget(azure(), 'audio', 'audio/speech', backend('tts')).url).toBe(`${ENDPOINT}/openai/deployments/tts/audio/speech?api-version=2025-04-01-preview`);
   });
 
   it('uses OpenAI paths in the v1 shape, with the deployment for the body', () => {
-    expect(deploymentTarget(azure({ AZURE_OPENAI_API_VERSION: 'v1' }), 'inference', 'embeddings', { deployment: 'emb' })).toEqual({ url: `${ENDPOINT}/openai/v1/embeddings`, bodyModel: 'emb' });
-    expect(deploymentTarget(azure({ AZURE_OPENAI_API_VERSION: 'preview' }), 'audio', 'audio/speech', { deployment: 'tts' }).url).toBe(`${ENDPOINT}/openai/v1/audio/speech?api-version=preview`);
+    expect(deploymentTarget(azure({ AZURE_OPENAI_API_VERSION: 'v1' }), 'inference', 'embeddings', backend('emb'))).toEqual({ url: `${ENDPOINT}/openai/v1/embeddings`, bodyModel: 'emb' });
+    expect(deploymentTarget(azure({ AZURE_OPENAI_API_VERSION: 'preview' }), 'audio', 'audio/speech', backend('tts')).url).toBe(`${ENDPOINT}/openai/v1/audio/speech?api-version=preview`);
   });
   it("sends a model with its own endpoint and api-version there", () => {
-    const target = { deployment: 'gpt-4o', endpoint: 'https://other.openai.azure.com', apiVersion: '2025-03-01-preview' };
+    const target = { ...backend('gpt-4o'), endpoint: 'https://other.openai.azure.com', apiVersion: '2025-03-01-preview' };
     expect(deploymentTarget(azure(), 'inference', 'chat/completions', target).url).toBe(
       'https://other.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2025-03-01-preview',
     );

@@ -1,3 +1,4 @@
+import { singleBackend } from '../../src/core/modelMap';
 import { assembleConfig, ConfigError, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, loadConfig, sha256 } from '../../src/core/config';
 
 const endpoint = { AZURE_OPENAI_ENDPOINT: 'https://my-resource.openai.azure.com/' };
@@ -105,14 +106,14 @@ describe('loadConfig', () => {
       { ...endpoint, AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=env-4o,gpt-4=env-4', AZURE_OPENAI_API_VERSION: '2024-06-01' },
       {
         settings: { apiVersion: '2025-03-01-preview', streamCompat: 'false' },
-        models: new Map([['gpt-4o', { deployment: 'store-4o', endpoint: 'https://other.openai.azure.com' }]]),
+        models: new Map([['gpt-4o', { backends: [{ deployment: 'store-4o', endpoint: 'https://other.openai.azure.com', priority: 1, weight: 1 }] }]]),
         clientKeys: [],
       },
     );
     expect(config.azure.apiVersion).toBe('2025-03-01-preview');
     expect(config.streamCompat).toBe(false);
-    expect(config.azure.modelMap.explicit('gpt-4o')).toEqual({ deployment: 'store-4o', endpoint: 'https://other.openai.azure.com' });
-    expect(config.azure.modelMap.explicit('gpt-4')).toEqual({ deployment: 'env-4' });
+    expect(config.azure.modelMap.explicit('gpt-4o')).toEqual({ backends: [{ deployment: 'store-4o', endpoint: 'https://other.openai.azure.com', priority: 1, weight: 1 }] });
+    expect(config.azure.modelMap.explicit('gpt-4')).toEqual(singleBackend('env-4'));
     expect(() => assembleConfig(endpoint, { settings: { apiVersion: 'latest' }, models: new Map(), clientKeys: [] })).toThrow(
       'App Configuration openai-proxy:api-version: must look like',
     );
@@ -149,6 +150,6 @@ describe('loadConfig', () => {
   it('parses booleans and the mapper', () => {
     const config = loadConfig({ ...endpoint, AZURE_OPENAI_STREAM_COMPAT: 'OFF', AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=prod' });
     expect(config.streamCompat).toBe(false);
-    expect(config.azure.modelMap.explicit('gpt-4o')).toEqual({ deployment: 'prod' });
+    expect(config.azure.modelMap.explicit('gpt-4o')).toEqual(singleBackend('prod'));
   });
 });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Environment } from '../../src/core/config';
 import { createProxy } from '../../src/core/proxy';
-import { createUpstreamFetch, type UpstreamFetch, type UpstreamRequest } from '../../src/core/upstream';
+import type { UpstreamFetch, UpstreamRequest } from '../../src/core/upstream';
 import { capturingLogger } from '../helpers/stack';
 
 const ENDPOINT = 'https://res.openai.azure.com';
@@ -151,10 +151,7 @@ describe('Proxy network failures', () => {
   });
 
   it('answers 504 when the upstream sends no headers in time', async () => {
-    const proxy = createProxy(loadConfig({ AZURE_OPENAI_ENDPOINT: silentUrl }), {
-      logger: capturingLogger([]),
-      upstream: createUpstreamFetch({ headersTimeoutMs: 200 }),
-    });
+    const proxy = createProxy(loadConfig({ AZURE_OPENAI_ENDPOINT: silentUrl, PROXY_ATTEMPT_TIMEOUT_SECONDS: '0.2' }), { logger: capturingLogger([]) });
     const response = await proxy.handle(chat({ model: 'gpt-4o', messages: [] }));
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: { code: 'upstream_timeout' } });

@@ -10,6 +10,7 @@ import { replaceTopLevelModel } from '../jsonModel';
 import { readJsonBody, requireModel } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
+import { annotate, callPool } from './backendCall';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
 
@@ -31,15 +32,24 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const model = requireModel(body.json);
     const resolution = deploymentFor(config, model, caller);
     logFields.model = model;
-    logFields.deployment = resolution.deployment;
-    const target = deploymentTarget(config.azure, options.family, options.operation, resolution, url.searchParams);
-    const response = await upstream({
-      url: target.url,
-      method: 'POST',
-      headers: azureRequestHeaders(request.headers, await credentials.headers(config, caller)),
-      body: target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel),
-      signal: request.signal,
+    const { response, backend, attempts } = await callPool(context, {
+      model,
+      backends: resolution.backends,
+      replayable: true,
+      send: async (backend, headersTimeoutMs) => {
+        const target = deploymentTarget(config.azure, options.family, options.operation, backend, url.searchParams);
+        return upstream({
+          url: target.url,
+          method: 'POST',
+          headers: azureRequestHeaders(request.headers, await credentials.headers(config, caller, backend)),
+          body: target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel),
+          signal: request.signal,
+          headersTimeoutMs,
+        });
+      },
     });
-    return relayAzureResponse(response, { streamCompat: config.streamCompat && options.streamCompat === true });
+    const relayed = await relayAzureResponse(response, { streamCompat: config.streamCompat && options.streamCompat === true });
+    annotate(relayed.headers, backend, attempts, config.azure.endpoint);
+    return relayed;
   };
 }

@@ -12,6 +12,7 @@ import { bodyTooLarge } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import type { DeploymentOperationOptions } from './azureDeployment';
+import { annotate, callPool } from './backendCall';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
 
@@ -54,7 +55,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
 
     const reader = (request.body as ReadableStream<Uint8Array>).getReader();
     const finder = new MultipartFieldFinder(boundary, 'model');
-    let held: Uint8Array[] = [];
+    const held: Uint8Array[] = [];
     let total = 0;
     let field: FoundField | undefined;
     try {
@@ -87,45 +88,62 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
       throw error;
     }
     logFields.model = model;
-    logFields.deployment = resolution.deployment;
-    const target = deploymentTarget(config.azure, options.family, options.operation, resolution, url.searchParams);
-    let delta = 0;
-    if (target.bodyModel !== undefined) ({ chunks: held, delta } = replaceField(held, field, target.bodyModel));
 
+    const found = field;
     let exceeded = false;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          const next = held.shift();
-          if (next !== undefined) {
-            controller.enqueue(next);
-            return;
-          }
-          const { done, value } = await reader.read();
-          if (done) {
-            controller.close();
-            return;
-          }
-          total += value.byteLength;
-          if (total > limit) {
-            exceeded = true;
-            await reader.cancel().catch(() => undefined);
-            controller.error(bodyTooLarge(limit));
-            return;
-          }
-          controller.enqueue(value);
+    /** The upload as it goes to `bodyModel`'s backend: the held bytes (model rewritten in v1), then the rest. */
+    const bodyFor = (bodyModel: string | undefined): { body: ReadableStream<Uint8Array>; delta: number } => {
+      let chunks = held;
+      let delta = 0;
+      if (bodyModel !== undefined) ({ chunks, delta } = replaceField(held, found, bodyModel));
+      const body = new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            const next = chunks.shift();
+            if (next !== undefined) {
+              controller.enqueue(next);
+              return;
+            }
+            const { done, value } = await reader.read();
+            if (done) {
+              controller.close();
+              return;
+            }
+            total += value.byteLength;
+            if (total > limit) {
+              exceeded = true;
+              await reader.cancel().catch(() => undefined);
+              controller.error(bodyTooLarge(limit));
+              return;
+            }
+            controller.enqueue(value);
+          },
+          cancel: (reason) => reader.cancel(reason),
         },
-        cancel: (reason) => reader.cancel(reason),
-      },
-      { highWaterMark: 0 },
-    );
-    const headers = azureRequestHeaders(request.headers, await credentials.headers(config, caller));
-    // Azure gets the length the client declared (adjusted for a rewritten model), not a chunked upload.
-    if (Number.isSafeInteger(declared)) headers.set('content-length', String(declared + delta));
+        { highWaterMark: 0 },
+      );
+      return { body, delta };
+    };
     try {
-      const response = await upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal });
-      return await relayAzureResponse(response, { streamCompat: false });
+      // A streamed upload cannot be sent twice, so the pool gets one attempt (at the backend it chooses).
+      const { response, backend, attempts } = await callPool(context, {
+        model,
+        backends: resolution.backends,
+        replayable: false,
+        send: async (backend, headersTimeoutMs) => {
+          const target = deploymentTarget(config.azure, options.family, options.operation, backend, url.searchParams);
+          const { body, delta } = bodyFor(target.bodyModel);
+          const headers = azureRequestHeaders(request.headers, await credentials.headers(config, caller, backend));
+          // Azure gets the length the client declared (adjusted for a rewritten model), not a chunked upload.
+          if (Number.isSafeInteger(declared)) headers.set('content-length', String(declared + delta));
+          return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs });
+        },
+      });
+      const relayed = await relayAzureResponse(response, { streamCompat: false });
+      annotate(relayed.headers, backend, attempts, config.azure.endpoint);
+      return relayed;
     } catch (error) {
+      await reader.cancel().catch(() => undefined);
       if (exceeded) throw bodyTooLarge(limit);
       throw error;
     }

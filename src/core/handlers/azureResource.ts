@@ -8,6 +8,7 @@ import { fillPath, resourceUrl } from '../azureApi';
 import type { ApiFamily } from '../config';
 import type { RouteHandler } from '../context';
 import { replaceTopLevelModel } from '../jsonModel';
+import { primaryBackend } from '../modelMap';
 import { multipartBoundary } from '../multipart';
 import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
@@ -54,7 +55,7 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
           if (options.mapsModel === true && typeof model === 'string') {
             // Resource-level calls go to the default endpoint: a model's own endpoint applies to
             // deployment-scoped routes only, since later calls (get, delete) cannot know it.
-            const { deployment } = deploymentFor(config, model, caller);
+            const { deployment } = primaryBackend(deploymentFor(config, model, caller));
             logFields.model = model;
             logFields.deployment = deployment;
             body = replaceTopLevelModel(json.bytes, deployment);

@@ -8,7 +8,7 @@ import { resourceUrl } from '../azureApi';
 import type { RouteHandler } from '../context';
 import { jsonResponse, ProxyError } from '../errors';
 import { isRecord } from '../isRecord';
-import type { ModelMap } from '../modelMap';
+import { primaryBackend, type ModelMap } from '../modelMap';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { callerOf } from './caller';
@@ -33,7 +33,7 @@ function modelObject(id: string, deployment: string): ModelObject {
 }
 
 export function listModelObjects(modelMap: ModelMap): ModelObject[] {
-  return modelMap.models.map((id) => modelObject(id, modelMap.explicit(id)?.deployment ?? id));
+  return [...modelMap.targets].map(([id, target]) => modelObject(id, primaryBackend(target).deployment));
 }
 
 /** One entry of Azure's `GET /openai/models`: models (base and fine-tuned), not deployments. */
@@ -91,5 +91,5 @@ export const retrieveModel: RouteHandler = async (context) => {
       code: 'model_not_found',
     });
   }
-  return jsonResponse(200, modelObject(id, resolution.deployment));
+  return jsonResponse(200, modelObject(id, primaryBackend(resolution).deployment));
 };
