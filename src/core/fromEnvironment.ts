@@ -8,6 +8,7 @@ import { configSourceFromEnvironment } from './appConfigurationSource';
 import type { Environment } from './config';
 import type { Logger } from './logger';
 import { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
+import { createMetrics } from './telemetry';
 import { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache } from './upstreamCredential';
 
 export interface FromEnvironmentOptions extends ProxyOptions {
@@ -28,5 +29,7 @@ export async function createProxyFromEnvironment(env: Environment, options: From
           COGNITIVE_SERVICES_SCOPE,
         )),
     );
-  return createProxy(source, { ...options, credentials });
+  const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString) : undefined);
+  return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }) });
 }

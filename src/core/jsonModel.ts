@@ -1,6 +1,7 @@
 /**
- * Rewriting the top-level `model` of a JSON body in place: the value's bytes are replaced and every other byte
- * stays as the client sent it (no re-serialising, so key order, number formats and unknown fields survive).
+ * Editing a top-level field of a JSON body in place: the value's bytes are replaced (or the field added before the
+ * closing brace) and every other byte stays as the client sent it (no re-serialising, so key order, number formats
+ * and unknown fields survive). Used for `model` (the v1 API names the deployment there) and `stream_options`.
  */
 
 const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
@@ -42,23 +43,55 @@ function skipWhitespace(text: string, i: number): number {
   return i;
 }
 
-/** The [start, end) ranges of every top-level `"model": "..."` string value in a JSON object text. */
-export function topLevelModelRanges(text: string): Array<[number, number]> {
+interface TopLevel {
+  /** The [start, end) ranges of the field's values (a key may repeat; JSON.parse keeps the last). */
+  ranges: Array<[number, number]>;
+  /** Where the object's closing brace is, and whether it has members. */
+  close: number;
+  empty: boolean;
+}
+
+function scanTopLevel(text: string, field: string): TopLevel | undefined {
   const ranges: Array<[number, number]> = [];
   let i = skipWhitespace(text, 0);
-  if (text[i] !== '{') return ranges;
+  if (text[i] !== '{') return undefined;
   i = skipWhitespace(text, i + 1);
+  const empty = text[i] === '}';
   while (i < text.length && text[i] !== '}') {
     const keyEnd = endOfString(text, i);
     const key = JSON.parse(text.slice(i, keyEnd)) as string;
     i = skipWhitespace(text, keyEnd);
     i = skipWhitespace(text, i + 1); // past ':'
     const valueEnd = endOfValue(text, i);
-    if (key === 'model' && text[i] === '"') ranges.push([i, valueEnd]);
+    if (key === field) ranges.push([i, valueEnd]);
     i = skipWhitespace(text, valueEnd);
     if (text[i] === ',') i = skipWhitespace(text, i + 1);
   }
-  return ranges;
+  return { ranges, close: i, empty };
+}
+
+/** The [start, end) ranges of every top-level `"model": "..."` string value in a JSON object text. */
+export function topLevelModelRanges(text: string): Array<[number, number]> {
+  return (scanTopLevel(text, 'model')?.ranges ?? []).filter(([start]) => text[start] === '"');
+}
+
+/**
+ * The body with `stream_options.include_usage` set to true: its other options kept, the field added when the
+ * body has none. The bytes as they were when it is set already.
+ */
+export function requestStreamUsage(bytes: Uint8Array): Uint8Array {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const scan = scanTopLevel(text, 'stream_options');
+  if (scan === undefined) return bytes;
+  const last = scan.ranges[scan.ranges.length - 1];
+  if (last === undefined) {
+    const member = `"stream_options":{"include_usage":true}`;
+    return Buffer.from(`${text.slice(0, scan.close)}${scan.empty ? '' : ','}${member}${text.slice(scan.close)}`, 'utf8');
+  }
+  const current: unknown = JSON.parse(text.slice(last[0], last[1]));
+  const options = typeof current === 'object' && current !== null && !Array.isArray(current) ? (current as Record<string, unknown>) : {};
+  if (options.include_usage === true) return bytes;
+  return Buffer.from(`${text.slice(0, last[0])}${JSON.stringify({ ...options, include_usage: true })}${text.slice(last[1])}`, 'utf8');
 }
 
 /** The body with its top-level `model` set to `model`; the bytes as they were when there is nothing to change. */

@@ -1,19 +1,22 @@
 /**
- * Watches a response body to its end without buffering it, so the request's log line can say how it ended
- * (completed, or cancelled by a client that hung up) and how long the whole response took.
+ * Watches a response body to its end without buffering it, so the request's log line can say when its first
+ * byte went out, how it ended (completed, or cancelled by a client that hung up) and how long it took.
  */
 export type BodyOutcome = 'complete' | 'cancelled' | 'error';
 
-export function observeBody(
-  body: ReadableStream<Uint8Array>,
-  onEnd: (outcome: BodyOutcome) => void,
-): ReadableStream<Uint8Array> {
+export interface BodyObserver {
+  onFirstChunk?: () => void;
+  onEnd: (outcome: BodyOutcome) => void;
+}
+
+export function observeBody(body: ReadableStream<Uint8Array>, observer: BodyObserver): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let ended = false;
+  let first = true;
   const end = (outcome: BodyOutcome): void => {
     if (ended) return;
     ended = true;
-    onEnd(outcome);
+    observer.onEnd(outcome);
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -23,9 +26,13 @@ export function observeBody(
           if (done) {
             controller.close();
             end('complete');
-          } else {
-            controller.enqueue(value);
+            return;
           }
+          if (first) {
+            first = false;
+            observer.onFirstChunk?.();
+          }
+          controller.enqueue(value);
         } catch (error) {
           controller.error(error);
           end('error');

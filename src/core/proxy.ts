@@ -2,6 +2,7 @@
  * The proxy: one `handle(Request) => Response` over the route table, independent of any host. Every failure a
  * client can see leaves here as an OpenAI-shaped error with the right status; nothing else escapes.
  */
+import { randomUUID } from 'node:crypto';
 import { Balancer } from './balancer';
 import type { ProxyConfig } from './config';
 import { staticConfigSource, type ConfigSource } from './configSource';
@@ -11,6 +12,7 @@ import { openAIError, ProxyError } from './errors';
 import { openaiForward } from './handlers/openaiForward';
 import { observeBody, type BodyOutcome } from './observeBody';
 import { consoleLogger, type Logger } from './logger';
+import type { RequestMetrics, RequestRecord } from './telemetry';
 import { ROUTE_TABLE, type RouteDefinition } from './routes';
 import { Router } from './router';
 import { createUpstreamFetch, isAbortError, type UpstreamFetch } from './upstream';
@@ -22,6 +24,8 @@ export interface ProxyOptions {
   upstream?: UpstreamFetch;
   /** How upstream calls are authenticated; by default the caller's or the held key, and no managed identity. */
   credentials?: UpstreamCredentials;
+  /** Where each request's record goes besides the log (metrics for Application Insights). */
+  metrics?: RequestMetrics;
 }
 
 export interface HandleOptions {
@@ -35,6 +39,7 @@ export class OpenAIProxy {
   readonly #source: ConfigSource;
   readonly #services: Omit<ProxyServices, 'config'>;
   readonly #router = new Router<RouteDefinition>(ROUTE_TABLE);
+  readonly #metrics: RequestMetrics | undefined;
 
   constructor(source: ConfigSource | ProxyConfig, options: ProxyOptions = {}) {
     this.#source = 'current' in source ? source : staticConfigSource(source);
@@ -44,6 +49,7 @@ export class OpenAIProxy {
       balancer: new Balancer(),
       logger: options.logger ?? consoleLogger,
     };
+    this.#metrics = options.metrics;
   }
 
   /** The configuration the next request will be served with. */
@@ -51,9 +57,9 @@ export class OpenAIProxy {
     return this.#source.current();
   }
 
-  /** Stops the configuration's background refresh. */
-  close(): Promise<void> {
-    return this.#source.close();
+  /** Stops the configuration's background refresh, and sends the metrics still pending. */
+  async close(): Promise<void> {
+    await Promise.all([this.#source.close(), this.#metrics?.shutdown()]);
   }
 
   /**
@@ -73,25 +79,37 @@ export class OpenAIProxy {
       response = errorResponse(error, request, services.logger);
     }
     addCorsHeaders(response.headers, config.corsAllowOrigin);
-    const headersMs = elapsedMs(started);
+    const requestId = randomUUID();
+    response.headers.set('x-proxy-request-id', requestId);
+    let ttfbMs: number | undefined;
     const log = (outcome: BodyOutcome | 'no-body'): void => {
       const closedByClient = outcome === 'cancelled' || request.signal.aborted;
-      services.logger.info('request', {
+      const record: RequestRecord = {
+        request_id: requestId,
         method: request.method,
         path: url.pathname,
         status: closedByClient ? CLIENT_CLOSED : response.status,
         ms: elapsedMs(started),
-        ttfb_ms: headersMs,
+        ttfb_ms: ttfbMs ?? elapsedMs(started),
         ...(outcome === 'error' && !closedByClient && { body: 'failed' }),
         ...logFields,
-      });
+        ...(response.headers.has('apim-request-id') && { upstream_request_id: response.headers.get('apim-request-id') ?? undefined }),
+      };
+      services.logger.info('request', record);
+      this.#metrics?.record(record);
     };
     if (response.body === null) {
       log('no-body');
       return response;
     }
-    // The line is written when the body ends, so a stream's time and outcome are its own, not its headers'.
-    return new Response(observeBody(response.body, log), { status: response.status, headers: response.headers });
+    // The line is written when the body ends, so a stream's time, usage and outcome are its own, not its headers'.
+    const body = observeBody(response.body, {
+      onFirstChunk: () => {
+        ttfbMs = elapsedMs(started);
+      },
+      onEnd: log,
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
   }
 
   async #dispatch(

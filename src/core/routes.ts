@@ -33,9 +33,9 @@ function deployment(
   path: string,
   family: ApiFamily,
   body: 'json' | 'multipart',
-  streamCompat = false,
+  streams: { streamCompat?: boolean; requestUsage?: boolean } = {},
 ): RouteDefinition {
-  const options = { operation: path.slice(1), family, streamCompat };
+  const options = { operation: path.slice(1), family, ...streams };
   return {
     functionName,
     methods: ['POST'],
@@ -60,8 +60,8 @@ function local(functionName: string, path: string, handle: RouteHandler, mocked 
 }
 
 export const ROUTE_TABLE: readonly RouteDefinition[] = [
-  deployment('chatCompletions', '/chat/completions', 'inference', 'json', true),
-  deployment('completions', '/completions', 'inference', 'json', true),
+  deployment('chatCompletions', '/chat/completions', 'inference', 'json', { streamCompat: true, requestUsage: true }),
+  deployment('completions', '/completions', 'inference', 'json', { streamCompat: true }),
   deployment('embeddings', '/embeddings', 'inference', 'json'),
   deployment('imageGenerations', '/images/generations', 'images', 'json'),
   deployment('imageEdits', '/images/edits', 'images', 'multipart'),

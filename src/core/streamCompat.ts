@@ -66,7 +66,27 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
+/**
+ * Whether an SSE payload is the usage-only final chunk (`"choices":[]` with `usage`): the proxy drops it when it
+ * asked for usage itself (to log it) and the caller had not.
+ */
+export function isUsageOnlyChunk(data: string): boolean {
+  if (!data.includes('"usage"') || !data.includes('"choices"')) return false;
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    return false;
+  }
+  return isRecord(chunk) && Array.isArray(chunk.choices) && chunk.choices.length === 0 && isRecord(chunk.usage);
+}
+
 export function createStreamCompatTransform(): TransformStream<Uint8Array, Uint8Array> {
+  return createSseEventFilter(isFilterOnlyChunk);
+}
+
+/** Drops the SSE events whose `data:` payload `drop` matches; every other byte passes unchanged, event by event. */
+export function createSseEventFilter(drop: (data: string) => boolean): TransformStream<Uint8Array, Uint8Array> {
   let pending: Uint8Array = new Uint8Array(0);
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -78,7 +98,7 @@ export function createStreamCompatTransform(): TransformStream<Uint8Array, Uint8
       let end = endOfEvent(buffer, resumeAt);
       while (end >= 0) {
         const event = buffer.subarray(start, end);
-        if (isFilterOnlyChunk(eventData(event))) {
+        if (drop(eventData(event))) {
           if (start > keepFrom) controller.enqueue(buffer.slice(keepFrom, start));
           keepFrom = end;
         }

@@ -3,16 +3,13 @@
  * managed-identity endpoint (IDENTITY_ENDPOINT / IDENTITY_HEADER, as App Service and Functions provide):
  * tokens for Azure OpenAI, and for App Configuration over https on loopback with a certificate made here.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { AzureOpenAIEmulator } from '../../src/emulator/server';
 import { AppConfigurationStandIn } from '../helpers/appConfigurationStandIn';
 import { ManagedIdentityStandIn } from '../helpers/managedIdentityStandIn';
 import { runProxyProcess, type ProxyProcess } from '../helpers/proxyProcess';
+import { makeTestCertificate } from '../helpers/tls';
 
 const COGNITIVE_SERVICES = 'https://cognitiveservices.azure.com';
 const APP_CONFIGURATION = 'https://appconfig.azure.com';
@@ -84,21 +81,16 @@ describe('AZURE_OPENAI_AUTH=managed-identity', () => {
 
 describe('App Configuration with the managed identity', () => {
   it('reads the store over https with the identity token', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'proxy-tls-'));
     // A certificate for the loopback store, trusted by the proxy process through NODE_EXTRA_CA_CERTS.
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    const certificate = makeTestCertificate();
     const store = await AppConfigurationStandIn.start({
-      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') },
+      tls: { key: certificate.key, cert: certificate.cert },
       acceptBearer: (token) => ManagedIdentityStandIn.isTokenFor(token, APP_CONFIGURATION),
     });
     try {
       store.set('openai-proxy:model-map/from-store', 'gpt-4.1');
       store.set('openai-proxy:client-keys/carol', createHash('sha256').update('carol-key').digest('hex'));
-      const proxy = start({ AZURE_OPENAI_AUTH: 'managed-identity', AZURE_APPCONFIG_ENDPOINT: store.url, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
+      const proxy = start({ AZURE_OPENAI_AUTH: 'managed-identity', AZURE_APPCONFIG_ENDPOINT: store.url, NODE_EXTRA_CA_CERTS: certificate.certPath });
       const baseURL = await proxy.listening();
       expect(store.requests.length).toBeGreaterThan(0);
       expect(store.requests.every((r) => r.auth === 'bearer')).toBe(true);

@@ -3,16 +3,19 @@
  * body's `model` picks the deployment; the body goes upstream as sent, except that in the v1 shape its `model`
  * is rewritten to the deployment name in place.
  */
-import type { ApiFamily } from '../config';
+import type { ApiFamily, ProxyConfig } from '../config';
+import { isRecord } from '../isRecord';
+import type { Backend } from '../modelMap';
 import type { RouteHandler } from '../context';
 import { deploymentTarget } from '../azureApi';
-import { replaceTopLevelModel } from '../jsonModel';
+import { replaceTopLevelModel, requestStreamUsage } from '../jsonModel';
 import { readJsonBody, requireModel } from '../requestBody';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { annotate, callPool } from './backendCall';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
+import { recordUsageIn } from './usageFields';
 
 export interface DeploymentOperationOptions {
   /** The path after the deployment, e.g. `chat/completions`. */
@@ -20,6 +23,17 @@ export interface DeploymentOperationOptions {
   family: ApiFamily;
   /** Drop Azure's filter-only chunks from this operation's streams when AZURE_OPENAI_STREAM_COMPAT is on. */
   streamCompat?: boolean;
+  /**
+   * Ask for a stream's usage chunk (`stream_options.include_usage`) when the caller did not, so the log line
+   * has the tokens; the chunk is then not forwarded to that caller.
+   */
+  requestUsage?: boolean;
+}
+
+/** Whether an api-version knows `stream_options` (2024-09-01-preview and later, and the v1 API). */
+function knowsStreamOptions(config: ProxyConfig, family: ApiFamily, backend: Backend): boolean {
+  if (config.azure.apiShape === 'v1') return true;
+  return (backend.apiVersion ?? config.azure.apiVersions[family]).slice(0, 10) >= '2024-09-01';
 }
 
 export function deploymentJsonOperation(options: DeploymentOperationOptions): RouteHandler {
@@ -32,23 +46,33 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const model = requireModel(body.json);
     const resolution = deploymentFor(config, model, caller);
     logFields.model = model;
+    const streamOptions = body.json.stream_options;
+    const askUsage =
+      options.requestUsage === true && body.json.stream === true && !(isRecord(streamOptions) && streamOptions.include_usage === true);
+    const addsUsage = (backend: Backend): boolean => askUsage && knowsStreamOptions(config, options.family, backend);
     const { response, backend, attempts } = await callPool(context, {
       model,
       backends: resolution.backends,
       replayable: true,
       send: async (backend, headersTimeoutMs) => {
         const target = deploymentTarget(config.azure, options.family, options.operation, backend, url.searchParams);
+        let bytes = target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel);
+        if (addsUsage(backend)) bytes = requestStreamUsage(bytes);
         return upstream({
           url: target.url,
           method: 'POST',
           headers: azureRequestHeaders(request.headers, await credentials.headers(config, caller, backend)),
-          body: target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel),
+          body: bytes,
           signal: request.signal,
           headersTimeoutMs,
         });
       },
     });
-    const relayed = await relayAzureResponse(response, { streamCompat: config.streamCompat && options.streamCompat === true });
+    const relayed = await relayAzureResponse(response, {
+      streamCompat: config.streamCompat && options.streamCompat === true,
+      dropUsageChunk: addsUsage(backend),
+      onUsage: recordUsageIn(logFields),
+    });
     annotate(relayed.headers, backend, attempts, config.azure.endpoint);
     return relayed;
   };

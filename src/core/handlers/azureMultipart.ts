@@ -15,6 +15,7 @@ import type { DeploymentOperationOptions } from './azureDeployment';
 import { annotate, callPool } from './backendCall';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
+import { recordUsageIn } from './usageFields';
 
 /** The held chunks with the field's value bytes replaced; `delta` is the change in length. */
 function replaceField(held: readonly Uint8Array[], field: FoundField, value: string): { chunks: Uint8Array[]; delta: number } {
@@ -139,7 +140,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
           return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs });
         },
       });
-      const relayed = await relayAzureResponse(response, { streamCompat: false });
+      const relayed = await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
       annotate(relayed.headers, backend, attempts, config.azure.endpoint);
       return relayed;
     } catch (error) {

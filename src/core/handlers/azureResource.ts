@@ -15,6 +15,7 @@ import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
+import { recordUsageIn } from './usageFields';
 
 export interface ResourceOperationOptions {
   family: ApiFamily;
@@ -72,7 +73,7 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
         body,
         signal: request.signal,
       });
-      return await relayAzureResponse(response, { streamCompat: false });
+      return await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
     } catch (error) {
       if (exceeded) throw bodyTooLarge(limit);
       throw error;

@@ -3,7 +3,8 @@
  * OpenAI's shape, bodies streamed through without buffering.
  */
 import { convertAzureError, jsonResponse } from '../errors';
-import { createStreamCompatTransform } from '../streamCompat';
+import { createSseEventFilter, isFilterOnlyChunk, isUsageOnlyChunk } from '../streamCompat';
+import { createUsageTap, type TokenUsage } from '../usage';
 import { azureResponseHeaders } from '../upstream';
 
 /** Error bodies are small; a larger one is cut rather than held whole. */
@@ -12,6 +13,10 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 export interface RelayOptions {
   /** Drop Azure's prompt-filter-only chunks from event streams (AZURE_OPENAI_STREAM_COMPAT). */
   streamCompat: boolean;
+  /** The proxy asked for the stream's usage chunk itself, for its log; the caller did not, so it is dropped. */
+  dropUsageChunk?: boolean;
+  /** Told the token usage when a JSON or event-stream body ends. */
+  onUsage?: (usage: TokenUsage | undefined) => void;
 }
 
 async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
@@ -32,6 +37,10 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
   return Buffer.concat(chunks, total).subarray(0, limit).toString('utf8');
 }
 
+function isJson(headers: Headers): boolean {
+  return /^application\/(?:[\w.+-]+\+)?json\b/i.test(headers.get('content-type') ?? '');
+}
+
 export function isEventStream(headers: Headers): boolean {
   return headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
 }
@@ -42,12 +51,18 @@ export async function relayAzureResponse(upstream: Response, options: RelayOptio
     const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
     return jsonResponse(upstream.status, convertAzureError(upstream.status, text), headers);
   }
-  if (upstream.body !== null && isEventStream(upstream.headers)) {
+  if (upstream.body === null) return new Response(null, { status: upstream.status, headers });
+  const eventStream = isEventStream(upstream.headers);
+  let body = upstream.body;
+  if (options.onUsage !== undefined && (eventStream || isJson(upstream.headers))) body = body.pipeThrough(createUsageTap(options.onUsage));
+  if (eventStream) {
     // Intermediaries (and the Functions front end) must not hold events back.
     headers.set('cache-control', 'no-cache, no-transform');
     headers.set('x-accel-buffering', 'no');
-    const body = options.streamCompat ? upstream.body.pipeThrough(createStreamCompatTransform()) : upstream.body;
-    return new Response(body, { status: upstream.status, headers });
+    const { streamCompat, dropUsageChunk = false } = options;
+    if (streamCompat || dropUsageChunk) {
+      body = body.pipeThrough(createSseEventFilter((data) => (streamCompat && isFilterOnlyChunk(data)) || (dropUsageChunk && isUsageOnlyChunk(data))));
+    }
   }
-  return new Response(upstream.body, { status: upstream.status, headers });
+  return new Response(body, { status: upstream.status, headers });
 }

@@ -1,0 +1,80 @@
+/**
+ * Token usage read from a response as it passes, without holding it: the last few KiB are kept, and when the
+ * body ends the last non-null `"usage"` object in them is read. That is where every Azure OpenAI answer puts it:
+ * at the end of a JSON completion or embedding, in the final chunk of a stream (with
+ * `stream_options.include_usage`), and in the Responses API's `response.completed` event.
+ */
+import { isRecord } from './isRecord';
+
+export interface TokenUsage {
+  prompt: number;
+  completion: number;
+  total: number;
+}
+
+const TAIL_BYTES = 32 * 1024;
+
+/** The end index of the JSON object that starts at `start` (a `{`), or -1. */
+function endOfObject(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+function tokens(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** Reads chat-style (`prompt_tokens`) and Responses-style (`input_tokens`) usage alike. */
+export function toTokenUsage(usage: unknown): TokenUsage | undefined {
+  if (!isRecord(usage)) return undefined;
+  const prompt = tokens(usage.prompt_tokens) ?? tokens(usage.input_tokens);
+  const completion = tokens(usage.completion_tokens) ?? tokens(usage.output_tokens) ?? 0;
+  if (prompt === undefined) return undefined;
+  return { prompt, completion, total: tokens(usage.total_tokens) ?? prompt + completion };
+}
+
+/** The last non-null usage object in a text (a body's tail). */
+export function lastUsage(text: string): TokenUsage | undefined {
+  for (let at = text.lastIndexOf('"usage"'); at >= 0; at = text.lastIndexOf('"usage"', at - 1)) {
+    let i = at + '"usage"'.length;
+    while (i < text.length && /[\s:]/.test(text[i] as string)) i++;
+    if (text[i] !== '{') continue; // null, or cut off
+    const end = endOfObject(text, i);
+    if (end < 0) continue;
+    try {
+      const usage = toTokenUsage(JSON.parse(text.slice(i, end)));
+      if (usage !== undefined) return usage;
+    } catch {
+      // not JSON after all: look further back
+    }
+  }
+  return undefined;
+}
+
+/** A pass-through that tells `onUsage` the body's usage when it ends (not when it is cancelled). */
+export function createUsageTap(onUsage: (usage: TokenUsage | undefined) => void): TransformStream<Uint8Array, Uint8Array> {
+  let tail = Buffer.alloc(0);
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      controller.enqueue(chunk);
+      // Copy at most TAIL_BYTES per chunk, however large the body.
+      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (bytes.length >= TAIL_BYTES) {
+        tail = Buffer.from(bytes.subarray(bytes.length - TAIL_BYTES));
+      } else {
+        const keep = tail.subarray(Math.max(0, tail.length - (TAIL_BYTES - bytes.length)));
+        tail = Buffer.concat([keep, bytes]);
+      }
+    },
+    flush() {
+      onUsage(lastUsage(tail.toString('utf8')));
+    },
+  });
+}
