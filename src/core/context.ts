@@ -2,6 +2,7 @@
 import type { Balancer } from './balancer';
 import type { ProxyConfig } from './config';
 import type { Logger } from './logger';
+import type { ProxyRequest } from './proxyRequest';
 import type { UpstreamFetch } from './upstream';
 import type { UpstreamCredentials } from './upstreamCredential';
 
@@ -16,7 +17,7 @@ export interface ProxyServices {
 }
 
 export interface RequestContext {
-  request: Request;
+  request: ProxyRequest;
   url: URL;
   params: Readonly<Record<string, string>>;
   services: ProxyServices;

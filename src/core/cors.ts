@@ -1,3 +1,5 @@
+import type { ProxyRequest } from './proxyRequest';
+
 /**
  * CORS, so browser-based chat UIs can call the proxy directly. Preflights are answered here, before any auth,
  * as browsers send them without credentials.
@@ -20,7 +22,7 @@ export function addCorsHeaders(headers: Headers, allowOrigin: string): void {
   if (allowOrigin !== '*') headers.append('vary', 'Origin');
 }
 
-export function preflightResponse(request: Request, allowOrigin: string): Response {
+export function preflightResponse(request: ProxyRequest, allowOrigin: string): Response {
   const headers = new Headers({
     'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
     'access-control-allow-headers':

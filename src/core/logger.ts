@@ -11,16 +11,41 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
+const BLANK = /\s/;
+
+/** `message key=value ...` (logfmt), values with blanks quoted; written once per request, so kept cheap. */
 function format(message: string, fields?: LogFields): string {
-  if (fields === undefined) return message;
-  const parts = Object.entries(fields)
-    .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${key}=${typeof value === 'string' && /\s/.test(value) ? JSON.stringify(value) : String(value)}`);
-  return parts.length === 0 ? message : `${message} ${parts.join(' ')}`;
+  let line = message;
+  if (fields === undefined) return line;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    line += ` ${key}=${typeof value === 'string' && BLANK.test(value) ? JSON.stringify(value) : String(value)}`;
+  }
+  return line;
 }
 
+/**
+ * Info lines (one per request) are written together once per turn of the event loop: a write to a pipe is
+ * synchronous on Linux, and one per request would cost more than the request's own work under load.
+ */
+let pendingLines: string[] = [];
+
+function flushLines(): void {
+  if (pendingLines.length === 0) return;
+  const text = `${pendingLines.join('\n')}\n`;
+  pendingLines = [];
+  process.stdout.write(text);
+}
+
+function writeLine(line: string): void {
+  if (pendingLines.push(line) === 1) setImmediate(flushLines);
+}
+
+process.once('exit', flushLines);
+
 export const consoleLogger: Logger = {
-  info: (message, fields) => console.info(format(message, fields)),
+  info: (message, fields) => writeLine(format(message, fields)),
   warn: (message, fields) => console.warn(format(message, fields)),
   error: (message, fields) => console.error(format(message, fields)),
 };

@@ -1,8 +1,57 @@
-/** Node streams as web streams, with backpressure counted in bytes. */
+/**
+ * Node streams as web streams, with backpressure counted in bytes, and stages that work on each chunk inside
+ * the one stream instead of a chain of streams.
+ *
+ * Each web stream costs a good deal to make (and each pipeThrough makes three), which on a small call is more
+ * than the rest of the proxy's work. So a response body made here carries a list of stages (the usage reader,
+ * the SSE filter, the end-of-body observer) that handlers add with `addBodyStage`; a body from anywhere else
+ * gets the same work from ordinary TransformStreams.
+ */
 import type { Readable } from 'node:stream';
 
 /** Bytes read ahead of the consumer; past this the source is paused. */
 const HIGH_WATER_MARK = 256 * 1024;
+
+export type BodyOutcome = 'complete' | 'cancelled' | 'error';
+
+export interface BodyStage {
+  /** Replaces one chunk with what this stage passes on (none, one, or several chunks). */
+  transform?(chunk: Uint8Array): Uint8Array | readonly Uint8Array[] | undefined;
+  /** At the end of the body: what this stage still holds. */
+  flush?(): Uint8Array | readonly Uint8Array[] | undefined;
+  /** Sees each chunk as it leaves this stage. */
+  onChunk?(chunk: Uint8Array): void;
+  onEnd?(outcome: BodyOutcome): void;
+}
+
+const stagesOf = new WeakMap<ReadableStream<Uint8Array>, BodyStage[]>();
+
+/**
+ * Adds a stage to a body made by `readableToWeb`, before anything has been read from it; false for any other
+ * body (the caller then pipes it through a TransformStream instead).
+ */
+export function addBodyStage(body: ReadableStream<Uint8Array>, stage: BodyStage): boolean {
+  const stages = stagesOf.get(body);
+  if (stages === undefined) return false;
+  stages.push(stage);
+  return true;
+}
+
+function asList(out: Uint8Array | readonly Uint8Array[] | undefined): readonly Uint8Array[] {
+  if (out === undefined) return [];
+  return out instanceof Uint8Array ? [out] : out;
+}
+
+/** Runs chunks through the stages from `from` on. */
+function runStages(stages: readonly BodyStage[], from: number, chunks: readonly Uint8Array[]): readonly Uint8Array[] {
+  let current = chunks;
+  for (let i = from; i < stages.length; i++) {
+    const stage = stages[i] as BodyStage;
+    if (stage.transform !== undefined) current = current.flatMap((chunk) => asList(stage.transform?.(chunk)));
+    if (stage.onChunk !== undefined) for (const chunk of current) stage.onChunk(chunk);
+  }
+  return current;
+}
 
 export interface ReadableToWebOptions {
   /**
@@ -11,6 +60,11 @@ export interface ReadableToWebOptions {
    * so the client still receives that response).
    */
   onCancel: 'destroy' | 'stop-reading';
+  /**
+   * Read only when the consumer reads (true for response bodies, so that stages added after the stream is made
+   * see every byte); read ahead up to HIGH_WATER_MARK otherwise.
+   */
+  readOnDemand?: boolean;
 }
 
 /**
@@ -20,35 +74,86 @@ export interface ReadableToWebOptions {
  * upstream response bodies, so a slow client slows the upstream read instead of filling memory.
  */
 export function readableToWeb(readable: Readable, options: ReadableToWebOptions): ReadableStream<Uint8Array> {
-  let cancelled = false;
-  return new ReadableStream<Uint8Array>(
+  let settled = false;
+  const stages: BodyStage[] = [];
+  const end = (outcome: BodyOutcome): void => {
+    settled = true;
+    for (const stage of stages) stage.onEnd?.(outcome);
+  };
+  const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
         readable.pause();
         readable.on('data', (chunk: Buffer) => {
-          if (cancelled) return;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((controller.desiredSize ?? 0) <= 0) readable.pause();
+          if (settled) return;
+          const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          const out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
+          for (const piece of out) controller.enqueue(piece);
+          // Pause only once something was handed on: a chunk a stage kept (half an SSE event) satisfies no read,
+          // and a paused source would then leave that read waiting for ever.
+          if (out.length > 0 && (controller.desiredSize ?? 0) <= 0) readable.pause();
         });
         readable.once('end', () => {
-          if (!cancelled) controller.close();
+          if (settled) return;
+          try {
+            stages.forEach((stage, index) => {
+              const flushed = asList(stage.flush?.());
+              if (stage.onChunk !== undefined) for (const chunk of flushed) stage.onChunk(chunk);
+              for (const out of runStages(stages, index + 1, flushed)) controller.enqueue(out);
+            });
+            controller.close();
+            end('complete');
+          } catch (error) {
+            controller.error(error);
+            end('error');
+          }
         });
         readable.once('error', (error) => {
-          if (!cancelled) controller.error(error);
+          if (settled) return;
+          controller.error(error);
+          end('error');
         });
         readable.once('close', () => {
-          if (!cancelled && !readable.readableEnded) controller.error(new Error('The stream closed before its end.'));
+          if (settled || readable.readableEnded) return;
+          controller.error(new Error('The stream closed before its end.'));
+          end('error');
         });
       },
       pull() {
         readable.resume();
       },
       cancel(reason) {
-        cancelled = true;
+        if (!settled) end('cancelled');
         if (options.onCancel === 'destroy') readable.destroy(reason instanceof Error ? reason : undefined);
         else readable.pause();
       },
     },
-    { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
+    { highWaterMark: options.readOnDemand === true ? 0 : HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
   );
+  stagesOf.set(stream, stages);
+  return stream;
+}
+
+/** The same work as a stage, for a body that is not ours: an ordinary TransformStream. */
+export function stageAsTransform(stage: BodyStage): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      for (const out of asList(stage.transform === undefined ? chunk : stage.transform(chunk))) {
+        stage.onChunk?.(out);
+        controller.enqueue(out);
+      }
+    },
+    flush(controller) {
+      for (const out of asList(stage.flush?.())) {
+        stage.onChunk?.(out);
+        controller.enqueue(out);
+      }
+      stage.onEnd?.('complete');
+    },
+  });
+}
+
+/** Adds a stage to a body: inside it when it is ours, through a TransformStream otherwise. */
+export function withStage(body: ReadableStream<Uint8Array>, stage: BodyStage): ReadableStream<Uint8Array> {
+  return addBodyStage(body, stage) ? body : body.pipeThrough(stageAsTransform(stage));
 }

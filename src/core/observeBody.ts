@@ -2,7 +2,9 @@
  * Watches a response body to its end without buffering it, so the request's log line can say when its first
  * byte went out, how it ended (completed, or cancelled by a client that hung up) and how long it took.
  */
-export type BodyOutcome = 'complete' | 'cancelled' | 'error';
+import type { BodyOutcome } from './nodeStreams';
+
+export type { BodyOutcome };
 
 export interface BodyObserver {
   onFirstChunk?: () => void;

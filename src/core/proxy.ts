@@ -10,8 +10,10 @@ import type { ProxyServices, RequestContext } from './context';
 import { addCorsHeaders, preflightResponse } from './cors';
 import { openAIError, ProxyError } from './errors';
 import { openaiForward } from './handlers/openaiForward';
+import { addBodyStage } from './nodeStreams';
 import { observeBody, type BodyOutcome } from './observeBody';
 import { consoleLogger, type Logger } from './logger';
+import type { ProxyRequest } from './proxyRequest';
 import type { RequestMetrics, RequestRecord } from './telemetry';
 import { ROUTE_TABLE, type RouteDefinition } from './routes';
 import { Router } from './router';
@@ -66,15 +68,21 @@ export class OpenAIProxy {
    * Serves one request. Never throws: failures become OpenAI-shaped error responses. A host may pass the
    * logger of the invocation, so lines are correlated with it.
    */
-  async handle(request: Request, options: HandleOptions = {}): Promise<Response> {
+  async handle(request: ProxyRequest, options: HandleOptions = {}): Promise<Response> {
     const started = performance.now();
     const config = this.#source.current();
     const services: ProxyServices = { ...this.#services, config, ...(options.logger !== undefined && { logger: options.logger }) };
-    const url = new URL(request.url);
     const logFields: RequestContext['logFields'] = {};
-    let response: Response;
+    let url: URL;
+    let response: Response | undefined;
     try {
-      response = await this.#dispatch(request, url, services, logFields);
+      url = new URL(request.url);
+    } catch {
+      url = new URL('http://invalid/');
+      response = openAIError(400, { message: 'The request URL is malformed.', code: 'bad_request' });
+    }
+    try {
+      response ??= await this.#dispatch(request, url, services, logFields);
     } catch (error) {
       response = errorResponse(error, request, services.logger);
     }
@@ -103,17 +111,18 @@ export class OpenAIProxy {
       return response;
     }
     // The line is written when the body ends, so a stream's time, usage and outcome are its own, not its headers'.
-    const body = observeBody(response.body, {
+    const observer = {
       onFirstChunk: () => {
-        ttfbMs = elapsedMs(started);
+        ttfbMs ??= elapsedMs(started);
       },
       onEnd: log,
-    });
-    return new Response(body, { status: response.status, headers: response.headers });
+    };
+    if (addBodyStage(response.body, { onChunk: observer.onFirstChunk, onEnd: observer.onEnd })) return response;
+    return new Response(observeBody(response.body, observer), { status: response.status, headers: response.headers });
   }
 
   async #dispatch(
-    request: Request,
+    request: ProxyRequest,
     url: URL,
     services: ProxyServices,
     logFields: RequestContext['logFields'],
@@ -154,7 +163,7 @@ function elapsedMs(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
 
-function errorResponse(error: unknown, request: Request, logger: Logger): Response {
+function errorResponse(error: unknown, request: ProxyRequest, logger: Logger): Response {
   if (error instanceof ProxyError) return error.toResponse();
   if (isAbortError(error) && request.signal.aborted) {
     return openAIError(CLIENT_CLOSED, { message: 'The client closed the request.', code: 'client_closed_request' });

@@ -3,6 +3,7 @@
  * `model`. The bytes are kept as sent, so the upstream gets exactly what the client wrote (no re-serialising).
  */
 import { ProxyError } from './errors';
+import { BodyLimitExceeded, type ProxyRequest } from './proxyRequest';
 
 export interface JsonRequestBody {
   /** The body exactly as the client sent it. */
@@ -22,16 +23,24 @@ export function bodyTooLarge(limit: number): ProxyError {
  * Reads a body up to `limit` bytes; a larger one is refused without reading the rest (by its Content-Length
  * when given, else as soon as the count passes the limit).
  */
-export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array> {
+export async function readBodyWithLimit(request: ProxyRequest, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) {
     await request.body?.cancel().catch(() => undefined);
     throw bodyTooLarge(limit);
   }
+  if (request.readBody !== undefined) {
+    try {
+      return await request.readBody(limit);
+    } catch (error) {
+      if (error instanceof BodyLimitExceeded) throw bodyTooLarge(limit);
+      throw error;
+    }
+  }
   if (request.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  const reader = (request.body).getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -82,7 +91,7 @@ export function assertJsonContentType(headers: Headers): void {
   });
 }
 
-export async function readJsonBody(request: Request, limit: number): Promise<JsonRequestBody> {
+export async function readJsonBody(request: ProxyRequest, limit: number): Promise<JsonRequestBody> {
   assertJsonContentType(request.headers);
   return parseJsonBody(await readBodyWithLimit(request, limit));
 }

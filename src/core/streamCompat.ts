@@ -8,6 +8,7 @@
  * each event is complete. The final usage chunk (`"choices":[]` with `usage`) is kept: clients asked for it.
  */
 import { isRecord } from './isRecord';
+import { stageAsTransform, type BodyStage } from './nodeStreams';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -86,30 +87,36 @@ export function createStreamCompatTransform(): TransformStream<Uint8Array, Uint8
 }
 
 /** Drops the SSE events whose `data:` payload `drop` matches; every other byte passes unchanged, event by event. */
-export function createSseEventFilter(drop: (data: string) => boolean): TransformStream<Uint8Array, Uint8Array> {
+export function createSseEventFilterStage(drop: (data: string) => boolean): BodyStage {
   let pending: Uint8Array = new Uint8Array(0);
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+  return {
+    transform(chunk) {
       // Resume the search one byte back, so a blank line split across two network chunks is still found.
       const resumeAt = Math.max(pending.length - 2, 0);
       const buffer = concat(pending, chunk);
+      const out: Uint8Array[] = [];
       let start = 0;
       let keepFrom = 0;
       let end = endOfEvent(buffer, resumeAt);
       while (end >= 0) {
         const event = buffer.subarray(start, end);
         if (drop(eventData(event))) {
-          if (start > keepFrom) controller.enqueue(buffer.slice(keepFrom, start));
+          if (start > keepFrom) out.push(buffer.slice(keepFrom, start));
           keepFrom = end;
         }
         start = end;
         end = endOfEvent(buffer, start + 1);
       }
-      if (start > keepFrom) controller.enqueue(buffer.slice(keepFrom, start));
+      if (start > keepFrom) out.push(buffer.slice(keepFrom, start));
       pending = buffer.slice(start);
+      return out;
     },
-    flush(controller) {
-      if (pending.length > 0) controller.enqueue(pending);
+    flush() {
+      return pending.length > 0 ? pending : undefined;
     },
-  });
+  };
+}
+
+export function createSseEventFilter(drop: (data: string) => boolean): TransformStream<Uint8Array, Uint8Array> {
+  return stageAsTransform(createSseEventFilterStage(drop));
 }

@@ -14,11 +14,14 @@ import { readableToWeb } from './nodeStreams';
 export interface UpstreamRequest {
   url: string;
   method: string;
-  headers: Headers;
+  /** Lower-case names; a plain record, since that is what the HTTP client takes (no Headers to build and copy). */
+  headers: Readonly<Record<string, string>>;
   body?: Uint8Array | ReadableStream<Uint8Array> | null;
   signal?: AbortSignal;
   /** Give up when the response headers have not come after this long (the client's default otherwise). */
   headersTimeoutMs?: number;
+  /** Keep only the response headers this accepts (all by default). */
+  keepResponseHeader?: (name: string) => boolean;
 }
 
 export interface UpstreamClientOptions {
@@ -74,23 +77,34 @@ const AZURE_RESPONSE_HEADERS = new Set([
   'openai-processing-ms',
 ]);
 
-export function azureRequestHeaders(incoming: Headers, auth: Readonly<Record<string, string>>): Headers {
-  const headers = new Headers();
+export function azureRequestHeaders(incoming: Headers, auth: Readonly<Record<string, string>>): Record<string, string> {
+  const headers: Record<string, string> = {};
   for (const [name, value] of incoming) {
-    if (AZURE_REQUEST_HEADERS.has(name)) headers.set(name, value);
+    if (AZURE_REQUEST_HEADERS.has(name)) headers[name] = value;
   }
-  for (const [name, value] of Object.entries(auth)) headers.set(name, value);
+  Object.assign(headers, auth);
   // Bodies are passed through as bytes; a compressed answer would need decoding to stay truthful.
-  headers.set('accept-encoding', 'identity');
+  headers['accept-encoding'] = 'identity';
   return headers;
+}
+
+export function isAzureResponseHeader(name: string): boolean {
+  return AZURE_RESPONSE_HEADERS.has(name) || name.startsWith('x-ratelimit-');
 }
 
 export function azureResponseHeaders(upstream: Headers): Headers {
   const headers = new Headers();
   for (const [name, value] of upstream) {
-    if (AZURE_RESPONSE_HEADERS.has(name) || name.startsWith('x-ratelimit-')) headers.set(name, value);
+    if (isAzureResponseHeader(name)) headers.set(name, value);
   }
   return headers;
+}
+
+/** Removes every header that is not for the client, in place; false if any could not be removed. */
+export function keepAzureResponseHeaders(headers: Headers): boolean {
+  for (const name of [...headers.keys()]) if (!isAzureResponseHeader(name)) headers.delete(name);
+  for (const name of headers.keys()) if (!isAzureResponseHeader(name)) return false;
+  return true;
 }
 
 /** For the plain forward proxy (`AZURE_OPENAI_PROXY_MODE=openai`): everything but hop-by-hop headers. */
@@ -139,15 +153,11 @@ export function isAbortError(error: unknown): boolean {
 /** Statuses whose responses have no body (a web Response refuses one). */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
-function toHeaderRecord(headers: Headers): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const [name, value] of headers) record[name] = value;
-  return record;
-}
-
-function toWebHeaders(headers: Record<string, string | string[] | undefined>): Headers {
+function toWebHeaders(headers: Record<string, string | string[] | undefined>, keep: ((name: string) => boolean) | undefined): Headers {
   const result = new Headers();
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    if (keep !== undefined && !keep(name)) continue;
+    const value = headers[name];
     if (Array.isArray(value)) for (const item of value) result.append(name, item);
     else if (value !== undefined) result.set(name, value);
   }
@@ -164,7 +174,7 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
     try {
       const { statusCode, headers, body } = await undiciRequest(request.url, {
         method: request.method,
-        headers: toHeaderRecord(request.headers),
+        headers: request.headers,
         body: request.body instanceof ReadableStream ? Readable.fromWeb(request.body) : (request.body ?? null),
         signal: request.signal ?? null,
         dispatcher,
@@ -172,9 +182,12 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
       });
       if (NULL_BODY_STATUSES.has(statusCode)) {
         body.resume();
-        return new Response(null, { status: statusCode, headers: toWebHeaders(headers) });
+        return new Response(null, { status: statusCode, headers: toWebHeaders(headers, request.keepResponseHeader) });
       }
-      return new Response(readableToWeb(body, { onCancel: 'destroy' }), { status: statusCode, headers: toWebHeaders(headers) });
+      return new Response(readableToWeb(body, { onCancel: 'destroy', readOnDemand: true }), {
+        status: statusCode,
+        headers: toWebHeaders(headers, request.keepResponseHeader),
+      });
     } catch (error) {
       if (isAbortError(error)) throw error;
       throw upstreamFailure(error, new URL(request.url).host);

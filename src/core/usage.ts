@@ -5,6 +5,7 @@
  * `stream_options.include_usage`), and in the Responses API's `response.completed` event.
  */
 import { isRecord } from './isRecord';
+import { stageAsTransform, type BodyStage } from './nodeStreams';
 
 export interface TokenUsage {
   prompt: number;
@@ -58,12 +59,11 @@ export function lastUsage(text: string): TokenUsage | undefined {
   return undefined;
 }
 
-/** A pass-through that tells `onUsage` the body's usage when it ends (not when it is cancelled). */
-export function createUsageTap(onUsage: (usage: TokenUsage | undefined) => void): TransformStream<Uint8Array, Uint8Array> {
+/** A stage that tells `onUsage` the body's usage when it ends (not when it is cancelled), keeping only its tail. */
+export function createUsageStage(onUsage: (usage: TokenUsage | undefined) => void): BodyStage {
   let tail = Buffer.alloc(0);
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      controller.enqueue(chunk);
+  return {
+    onChunk(chunk) {
       // Copy at most TAIL_BYTES per chunk, however large the body.
       const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (bytes.length >= TAIL_BYTES) {
@@ -73,8 +73,13 @@ export function createUsageTap(onUsage: (usage: TokenUsage | undefined) => void)
         tail = Buffer.concat([keep, bytes]);
       }
     },
-    flush() {
-      onUsage(lastUsage(tail.toString('utf8')));
+    onEnd(outcome) {
+      if (outcome === 'complete') onUsage(lastUsage(tail.toString('utf8')));
     },
-  });
+  };
+}
+
+/** The same, as a TransformStream. */
+export function createUsageTap(onUsage: (usage: TokenUsage | undefined) => void): TransformStream<Uint8Array, Uint8Array> {
+  return stageAsTransform(createUsageStage(onUsage));
 }

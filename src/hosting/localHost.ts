@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openAIError } from '../core/errors';
+import { BodyLimitExceeded, type ProxyRequest } from '../core/proxyRequest';
 import { readableToWeb } from '../core/nodeStreams';
 import type { OpenAIProxy } from '../core/proxy';
 
@@ -22,18 +23,77 @@ export interface LocalHost {
   close(): Promise<void>;
 }
 
-function toWebRequest(req: IncomingMessage, signal: AbortSignal, origin: string): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
-  const method = req.method ?? 'GET';
-  const hasBody = method !== 'GET' && method !== 'HEAD';
-  return new Request(new URL(req.url ?? '/', origin), {
-    method,
-    headers,
-    signal,
-    ...(hasBody && { body: readableToWeb(req, { onCancel: 'stop-reading' }), duplex: 'half' as const }),
-  });
+/**
+ * A request as the core reads it, made straight from Node's IncomingMessage. Not a web Request: constructing one
+ * (and its body stream) costs more than the rest of a small call. The body becomes a web stream only if a handler
+ * asks for the stream; bodies read whole are collected from Node's stream directly.
+ */
+class NodeRequest implements ProxyRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly signal: AbortSignal;
+  readonly #req: IncomingMessage;
+  #body: ReadableStream<Uint8Array> | null | undefined;
+
+  constructor(req: IncomingMessage, signal: AbortSignal, origin: string) {
+    this.#req = req;
+    this.method = req.method ?? 'GET';
+    this.url = `${origin}${req.url ?? '/'}`;
+    this.signal = signal;
+    this.headers = new Headers();
+    const raw = req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) this.headers.append(raw[i] as string, raw[i + 1] as string);
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#body === undefined) {
+      this.#body = this.method === 'GET' || this.method === 'HEAD' ? null : readableToWeb(this.#req, { onCancel: 'stop-reading' });
+    }
+    return this.#body;
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    const req = this.#req;
+    if (this.method === 'GET' || this.method === 'HEAD') return Promise.resolve(new Uint8Array(0));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const done = (): void => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('close', onClose);
+      };
+      const onData = (chunk: Buffer): void => {
+        total += chunk.length;
+        if (total > limit) {
+          // Stop reading; Node discards the rest once the (400) response is sent.
+          done();
+          req.pause();
+          reject(new BodyLimitExceeded());
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = (): void => {
+        done();
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
+      };
+      const onError = (error: Error): void => {
+        done();
+        reject(error);
+      };
+      const onClose = (): void => {
+        done();
+        reject(new Error('The client closed the request body.'));
+      };
+      req.on('data', onData);
+      req.once('end', onEnd);
+      req.once('error', onError);
+      req.once('close', onClose);
+    });
+  }
 }
 
 function writeHead(res: ServerResponse, response: Response): void {
@@ -50,6 +110,10 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
     for (;;) {
       const { done, value } = await reader.read();
       if (done || res.destroyed) break;
+      // Corked until the next tick: a small body and its end go out in one write (one syscall, one packet),
+      // while a stream's chunks still leave as they come.
+      res.cork();
+      process.nextTick(() => res.uncork());
       if (!res.write(value)) {
         await new Promise<void>((resolve) => {
           const settle = (): void => {
@@ -73,9 +137,9 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
   res.once('close', () => {
     if (!res.writableFinished) disconnect.abort();
   });
-  let request: Request;
+  let request: ProxyRequest;
   try {
-    request = toWebRequest(req, disconnect.signal, origin);
+    request = new NodeRequest(req, disconnect.signal, origin);
   } catch {
     const response = openAIError(400, { message: 'The request line or headers are malformed.', code: 'bad_request' });
     writeHead(res, response);

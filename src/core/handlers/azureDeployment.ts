@@ -10,7 +10,7 @@ import type { RouteHandler } from '../context';
 import { deploymentTarget } from '../azureApi';
 import { replaceTopLevelModel, requestStreamUsage } from '../jsonModel';
 import { readJsonBody, requireModel } from '../requestBody';
-import { azureRequestHeaders } from '../upstream';
+import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { annotate, callPool } from './backendCall';
 import { callerOf } from './caller';
@@ -65,6 +65,7 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
           body: bytes,
           signal: request.signal,
           headersTimeoutMs,
+          keepResponseHeader: isAzureResponseHeader,
         });
       },
     });

@@ -9,7 +9,7 @@ import type { RouteHandler } from '../context';
 import { ProxyError } from '../errors';
 import { MalformedMultipartError, MultipartFieldFinder, multipartBoundary, type FoundField } from '../multipart';
 import { bodyTooLarge } from '../requestBody';
-import { azureRequestHeaders } from '../upstream';
+import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import type { DeploymentOperationOptions } from './azureDeployment';
 import { annotate, callPool } from './backendCall';
@@ -54,7 +54,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     if (declared > limit) throw bodyTooLarge(limit);
     if (request.body === null) throw missingModel();
 
-    const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+    const reader = (request.body).getReader();
     const finder = new MultipartFieldFinder(boundary, 'model');
     const held: Uint8Array[] = [];
     let total = 0;
@@ -136,8 +136,8 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
           const { body, delta } = bodyFor(target.bodyModel);
           const headers = azureRequestHeaders(request.headers, await credentials.headers(config, caller, backend));
           // Azure gets the length the client declared (adjusted for a rewritten model), not a chunked upload.
-          if (Number.isSafeInteger(declared)) headers.set('content-length', String(declared + delta));
-          return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs });
+          if (Number.isSafeInteger(declared)) headers['content-length'] = String(declared + delta);
+          return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isAzureResponseHeader });
         },
       });
       const relayed = await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });

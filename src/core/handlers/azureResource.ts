@@ -11,7 +11,7 @@ import { replaceTopLevelModel } from '../jsonModel';
 import { primaryBackend } from '../modelMap';
 import { multipartBoundary } from '../multipart';
 import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../requestBody';
-import { azureRequestHeaders } from '../upstream';
+import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
@@ -41,8 +41,8 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
       if (multipartBoundary(request.headers.get('content-type')) !== undefined) {
         const declared = Number(request.headers.get('content-length') ?? Number.NaN);
         if (declared > limit) throw bodyTooLarge(limit);
-        if (Number.isSafeInteger(declared)) headers.set('content-length', String(declared));
-        body = limitBodyStream(request.body as ReadableStream<Uint8Array>, limit, () => {
+        if (Number.isSafeInteger(declared)) headers['content-length'] = String(declared);
+        body = limitBodyStream(request.body, limit, () => {
           exceeded = true;
         });
       } else {
@@ -72,6 +72,7 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
         headers,
         body,
         signal: request.signal,
+        keepResponseHeader: isAzureResponseHeader,
       });
       return await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
     } catch (error) {

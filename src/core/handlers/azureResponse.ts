@@ -3,9 +3,10 @@
  * OpenAI's shape, bodies streamed through without buffering.
  */
 import { convertAzureError, jsonResponse } from '../errors';
-import { createSseEventFilter, isFilterOnlyChunk, isUsageOnlyChunk } from '../streamCompat';
-import { createUsageTap, type TokenUsage } from '../usage';
-import { azureResponseHeaders } from '../upstream';
+import { withStage } from '../nodeStreams';
+import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from '../streamCompat';
+import { createUsageStage, type TokenUsage } from '../usage';
+import { azureResponseHeaders, keepAzureResponseHeaders } from '../upstream';
 
 /** Error bodies are small; a larger one is cut rather than held whole. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -46,23 +47,27 @@ export function isEventStream(headers: Headers): boolean {
 }
 
 export async function relayAzureResponse(upstream: Response, options: RelayOptions): Promise<Response> {
-  const headers = azureResponseHeaders(upstream.headers);
   if (upstream.status >= 400) {
     const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
-    return jsonResponse(upstream.status, convertAzureError(upstream.status, text), headers);
+    return jsonResponse(upstream.status, convertAzureError(upstream.status, text), azureResponseHeaders(upstream.headers));
   }
-  if (upstream.body === null) return new Response(null, { status: upstream.status, headers });
+  if (upstream.body === null) return new Response(null, { status: upstream.status, headers: azureResponseHeaders(upstream.headers) });
   const eventStream = isEventStream(upstream.headers);
+  const json = isJson(upstream.headers);
   let body = upstream.body;
-  if (options.onUsage !== undefined && (eventStream || isJson(upstream.headers))) body = body.pipeThrough(createUsageTap(options.onUsage));
+  if (options.onUsage !== undefined && (eventStream || json)) body = withStage(body, createUsageStage(options.onUsage));
+  const { streamCompat, dropUsageChunk = false } = options;
+  if (eventStream && (streamCompat || dropUsageChunk)) {
+    body = withStage(body, createSseEventFilterStage((data) => (streamCompat && isFilterOnlyChunk(data)) || (dropUsageChunk && isUsageOnlyChunk(data))));
+  }
+  // The upstream Response is the proxy's own (made by the upstream client): when its body took the stages in
+  // place, it is relayed itself, its headers cut down to the client's, rather than copied into a new one.
+  const inPlace = body === upstream.body && keepAzureResponseHeaders(upstream.headers);
+  const response = inPlace ? upstream : new Response(body, { status: upstream.status, headers: azureResponseHeaders(upstream.headers) });
   if (eventStream) {
     // Intermediaries (and the Functions front end) must not hold events back.
-    headers.set('cache-control', 'no-cache, no-transform');
-    headers.set('x-accel-buffering', 'no');
-    const { streamCompat, dropUsageChunk = false } = options;
-    if (streamCompat || dropUsageChunk) {
-      body = body.pipeThrough(createSseEventFilter((data) => (streamCompat && isFilterOnlyChunk(data)) || (dropUsageChunk && isUsageOnlyChunk(data))));
-    }
+    response.headers.set('cache-control', 'no-cache, no-transform');
+    response.headers.set('x-accel-buffering', 'no');
   }
-  return new Response(body, { status: upstream.status, headers });
+  return response;
 }

@@ -20,14 +20,14 @@ export const openaiForward: RouteHandler = async ({ request, url, services }) =>
   const body =
     request.body === null || request.method === 'GET' || request.method === 'HEAD'
       ? null
-      : limitBodyStream(request.body as ReadableStream<Uint8Array>, limit, () => {
+      : limitBodyStream(request.body, limit, () => {
           exceeded = true;
         });
   try {
     const response = await upstream({
       url: `${config.openai.baseUrl}${url.pathname}${url.search}`,
       method: request.method,
-      headers: forwardedHeaders(request.headers, DROP_REQUEST),
+      headers: Object.fromEntries(forwardedHeaders(request.headers, DROP_REQUEST)),
       body,
       signal: request.signal,
     });

@@ -1,0 +1,23 @@
+/**
+ * The request the core serves: the parts of a web `Request` it reads. A web `Request` is one (the Functions
+ * adapter passes one); a host may pass a lighter object of its own instead, as the local host does, since
+ * constructing a web Request costs more than the rest of a small call.
+ */
+export interface ProxyRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly body: ReadableStream<Uint8Array> | null;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+  /**
+   * A host's faster way to read the whole body, for bodies read whole (JSON): at most `limit` bytes, else it
+   * rejects with `exceeded` set. Optional: without it the body stream is read.
+   */
+  readBody?(limit: number): Promise<Uint8Array>;
+}
+
+/** Thrown by `readBody` when the body passes its limit. */
+export class BodyLimitExceeded extends Error {
+  override readonly name = 'BodyLimitExceeded';
+}
