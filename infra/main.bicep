@@ -31,6 +31,9 @@ param authMode string = 'managed-identity'
 @description('Client keys the proxy accepts, as name to the key\'s SHA-256 in hex (hashes only, never keys).')
 param clientKeyHashes object = {}
 
+@description('Plain settings for the store, by key after the prefix, e.g. {"api-version": "2024-10-21"} (README, "Azure App Configuration").')
+param storeSettings object = {}
+
 @description('The Node.js version of the app.')
 @allowed([
   '20'
@@ -104,6 +107,7 @@ module appConfig 'app/appConfiguration.bicep' = {
     label: appConfigLabel
     modelMap: modelMap
     clientKeyHashes: clientKeyHashes
+    settings: storeSettings
     deployerPrincipalId: deployerPrincipalId
   }
 }

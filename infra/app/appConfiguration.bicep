@@ -8,6 +8,7 @@ param keyPrefix string
 param label string
 param modelMap object
 param clientKeyHashes object
+param settings object
 param deployerPrincipalId string
 
 var appConfigDataOwner = '5ae67dd6-50cb-40e7-96ff-dc2bfa4b606b'
@@ -58,6 +59,19 @@ resource clientKeys 'Microsoft.AppConfiguration/configurationStores/keyValues@20
     name: '${replace('${keyPrefix}client-keys/${entry.key}', '/', '~2F')}${labelSuffix}'
     properties: {
       value: entry.value
+    }
+    dependsOn: [
+      deployerOwner
+    ]
+  }
+]
+
+resource plainSettings 'Microsoft.AppConfiguration/configurationStores/keyValues@2024-05-01' = [
+  for entry in items(settings): if (!empty(deployerPrincipalId)) {
+    parent: store
+    name: '${replace('${keyPrefix}${entry.key}', '/', '~2F')}${labelSuffix}'
+    properties: {
+      value: string(entry.value)
     }
     dependsOn: [
       deployerOwner

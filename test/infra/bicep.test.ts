@@ -171,6 +171,7 @@ describe('infra/*.bicep', () => {
   it('seeds the model map and client keys under the proxy prefix, in key-value resource names', () => {
     expect(code(all)).toContain("name: '${replace('${keyPrefix}model-map/${entry.key}', '/', '~2F')}${labelSuffix}'");
     expect(code(all)).toContain("name: '${replace('${keyPrefix}client-keys/${entry.key}', '/', '~2F')}${labelSuffix}'");
+    expect(code(all)).toContain("name: '${replace('${keyPrefix}${entry.key}', '/', '~2F')}${labelSuffix}'");
   });
 
   it('outputs the app URL and the identity principal id', () => {
