@@ -7,15 +7,11 @@ import type { ApiFamily, ProxyConfig } from '../config';
 import { isRecord } from '../isRecord';
 import type { Backend } from '../modelMap';
 import type { RouteHandler } from '../context';
-import { deploymentTarget } from '../azureApi';
 import { replaceTopLevelModel, requestStreamUsage } from '../jsonModel';
 import { readJsonBody, requireModel } from '../requestBody';
-import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
-import { relayAzureResponse } from './azureResponse';
-import { annotate, callPool } from './backendCall';
+import { callDeployment } from './backendCall';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
-import { recordUsageIn } from './usageFields';
 
 export interface DeploymentOperationOptions {
   /** The path after the deployment, e.g. `chat/completions`. */
@@ -38,8 +34,8 @@ function knowsStreamOptions(config: ProxyConfig, family: ApiFamily, backend: Bac
 
 export function deploymentJsonOperation(options: DeploymentOperationOptions): RouteHandler {
   return async (context) => {
-    const { request, url, services, logFields } = context;
-    const { config, credentials, upstream } = services;
+    const { request, services, logFields } = context;
+    const { config } = services;
     // Credentials first: an unauthenticated caller gets nothing read and nothing sent.
     const caller = callerOf(context);
     const body = await readJsonBody(request, config.maxBodyBytes);
@@ -50,31 +46,19 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const askUsage =
       options.requestUsage === true && body.json.stream === true && !(isRecord(streamOptions) && streamOptions.include_usage === true);
     const addsUsage = (backend: Backend): boolean => askUsage && knowsStreamOptions(config, options.family, backend);
-    const { response, backend, attempts } = await callPool(context, {
+    return callDeployment(context, {
       model,
       backends: resolution.backends,
+      family: options.family,
+      operation: options.operation,
+      caller,
       replayable: true,
-      send: async (backend, headersTimeoutMs) => {
-        const target = deploymentTarget(config.azure, options.family, options.operation, backend, url.searchParams);
+      body: (target, backend) => {
         let bytes = target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel);
         if (addsUsage(backend)) bytes = requestStreamUsage(bytes);
-        return upstream({
-          url: target.url,
-          method: 'POST',
-          headers: azureRequestHeaders(request.headers, await credentials.headers(config, caller, backend)),
-          body: bytes,
-          signal: request.signal,
-          headersTimeoutMs,
-          keepResponseHeader: isAzureResponseHeader,
-        });
+        return { body: bytes };
       },
+      relay: (backend) => ({ streamCompat: config.streamCompat && options.streamCompat === true, dropUsageChunk: addsUsage(backend) }),
     });
-    const relayed = await relayAzureResponse(response, {
-      streamCompat: config.streamCompat && options.streamCompat === true,
-      dropUsageChunk: addsUsage(backend),
-      onUsage: recordUsageIn(logFields),
-    });
-    annotate(relayed.headers, backend, attempts, config.azure.endpoint);
-    return relayed;
   };
 }

@@ -4,18 +4,14 @@
  * held (once) before the upstream call starts, since the URL needs the deployment; with the field first, that is
  * almost nothing, and with it after the file, the file is held once, never twice.
  */
-import { deploymentTarget } from '../azureApi';
 import type { RouteHandler } from '../context';
 import { ProxyError } from '../errors';
 import { MalformedMultipartError, MultipartFieldFinder, multipartBoundary, type FoundField } from '../multipart';
 import { bodyTooLarge } from '../requestBody';
-import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
-import { relayAzureResponse } from './azureResponse';
 import type { DeploymentOperationOptions } from './azureDeployment';
-import { annotate, callPool } from './backendCall';
+import { callDeployment } from './backendCall';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
-import { recordUsageIn } from './usageFields';
 
 /** The held chunks with the field's value bytes replaced; `delta` is the change in length. */
 function replaceField(held: readonly Uint8Array[], field: FoundField, value: string): { chunks: Uint8Array[]; delta: number } {
@@ -39,8 +35,8 @@ function replaceField(held: readonly Uint8Array[], field: FoundField, value: str
 
 export function deploymentMultipartOperation(options: DeploymentOperationOptions): RouteHandler {
   return async (context) => {
-    const { request, url, services, logFields } = context;
-    const { config, credentials, upstream } = services;
+    const { request, services, logFields } = context;
+    const { config } = services;
     const caller = callerOf(context);
     const boundary = multipartBoundary(request.headers.get('content-type'));
     if (boundary === undefined) {
@@ -127,22 +123,20 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     };
     try {
       // A streamed upload cannot be sent twice, so the pool gets one attempt (at the backend it chooses).
-      const { response, backend, attempts } = await callPool(context, {
+      return await callDeployment(context, {
         model,
         backends: resolution.backends,
+        family: options.family,
+        operation: options.operation,
+        caller,
         replayable: false,
-        send: async (backend, headersTimeoutMs) => {
-          const target = deploymentTarget(config.azure, options.family, options.operation, backend, url.searchParams);
+        body: (target) => {
           const { body, delta } = bodyFor(target.bodyModel);
-          const headers = azureRequestHeaders(request.headers, await credentials.headers(config, caller, backend));
           // Azure gets the length the client declared (adjusted for a rewritten model), not a chunked upload.
-          if (Number.isSafeInteger(declared)) headers['content-length'] = String(declared + delta);
-          return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isAzureResponseHeader });
+          return { body, ...(Number.isSafeInteger(declared) && { headers: { 'content-length': String(declared + delta) } }) };
         },
+        relay: () => ({ streamCompat: false }),
       });
-      const relayed = await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
-      annotate(relayed.headers, backend, attempts, config.azure.endpoint);
-      return relayed;
     } catch (error) {
       await reader.cancel().catch(() => undefined);
       if (exceeded) throw bodyTooLarge(limit);

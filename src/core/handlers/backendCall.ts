@@ -5,10 +5,16 @@
  * so a stream that has begun is never retried. When every backend is set aside, the answer is at once a 429
  * (or 503) with the shortest wait left, and nothing is sent to Azure.
  */
+import type { Caller } from '../auth';
+import { deploymentTarget, type DeploymentTarget } from '../azureApi';
 import { backendLabel, retryAfterMs, type Outcome } from '../balancer';
+import type { ApiFamily } from '../config';
 import type { RequestContext } from '../context';
 import { ProxyError } from '../errors';
 import type { Backend } from '../modelMap';
+import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
+import { relayAzureResponse, type RelayOptions } from './azureResponse';
+import { recordUsageIn } from './usageFields';
 
 /** Sends one attempt to one backend; `headersTimeoutMs` bounds its wait for the response headers. */
 export type BackendAttempt = (backend: Backend, headersTimeoutMs: number) => Promise<Response>;
@@ -109,4 +115,38 @@ function allSetAside(model: string, waitMs: number, coolingDown: boolean): Proxy
     { message: `Every deployment of the model '${model}' is failing; none is tried again for ${retryAfterMsValue} ms.`, type: 'server_error', code: 'backends_unavailable' },
     headers,
   );
+}
+
+export interface DeploymentCall {
+  model: string;
+  backends: readonly Backend[];
+  family: ApiFamily;
+  /** The path after the deployment, e.g. `chat/completions`. */
+  operation: string;
+  caller: Caller;
+  replayable: boolean;
+  /** The body for one backend (whose v1 URL may need its deployment in the body), and any headers it adds. */
+  body(target: DeploymentTarget, backend: Backend): { body: Uint8Array | ReadableStream<Uint8Array>; headers?: Record<string, string> };
+  /** How the answer of the backend that answered is relayed. */
+  relay(backend: Backend): Omit<RelayOptions, 'onUsage'>;
+}
+
+/** A deployment-scoped call over a model's pool: the URL, credential and body for each attempt, then the relay. */
+export async function callDeployment(context: RequestContext, call: DeploymentCall): Promise<Response> {
+  const { request, url, services, logFields } = context;
+  const { config, credentials, upstream } = services;
+  const { response, backend, attempts } = await callPool(context, {
+    model: call.model,
+    backends: call.backends,
+    replayable: call.replayable,
+    send: async (backend, headersTimeoutMs) => {
+      const target = deploymentTarget(config.azure, call.family, call.operation, backend, url.searchParams);
+      const { body, headers: extra } = call.body(target, backend);
+      const headers = { ...azureRequestHeaders(request.headers, await credentials.headers(config, call.caller, backend)), ...extra };
+      return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isAzureResponseHeader });
+    },
+  });
+  const relayed = await relayAzureResponse(response, { ...call.relay(backend), onUsage: recordUsageIn(logFields) });
+  annotate(relayed.headers, backend, attempts, config.azure.endpoint);
+  return relayed;
 }
