@@ -17,10 +17,13 @@ export interface DeploymentTarget {
 }
 
 function query(search: URLSearchParams, apiVersion: string, shape: AzureSettings['apiShape']): string {
+  const sendsVersion = shape === 'dated' || apiVersion !== 'v1';
+  // The usual case, no query of the client's: no URLSearchParams to build.
+  if (search.size === 0) return sendsVersion ? `?api-version=${encodeURIComponent(apiVersion)}` : '';
   const params = new URLSearchParams(search);
   // The proxy owns the api-version; a client's (meant for OpenAI or for another shape) is replaced.
   params.delete('api-version');
-  if (shape === 'dated' || apiVersion !== 'v1') params.set('api-version', apiVersion);
+  if (sendsVersion) params.set('api-version', apiVersion);
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
 }

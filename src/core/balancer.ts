@@ -63,6 +63,12 @@ export class Balancer {
   /** The next backend to try, among those not yet `tried`, or how long until one is back. */
   choose(backends: readonly Backend[], tried: ReadonlySet<Backend>, defaultEndpoint: string): Choice {
     const now = this.#now();
+    // A single backend, not set aside: nothing to weigh (the common case, kept cheap).
+    const only = backends.length === 1 ? backends[0] : undefined;
+    if (only !== undefined && !tried.has(only)) {
+      const state = this.#states.get(backendKey(only, defaultEndpoint));
+      if (state === undefined || (now >= state.coolingUntil && now >= state.openUntil)) return { kind: 'backend', backend: only };
+    }
     const untried = backends.filter((b) => !tried.has(b));
     const priorities = [...new Set(untried.map((b) => b.priority))].sort((a, b) => a - b);
     for (const priority of priorities) {

@@ -79,8 +79,10 @@ const AZURE_RESPONSE_HEADERS = new Set([
 
 export function azureRequestHeaders(incoming: Headers, auth: Readonly<Record<string, string>>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of incoming) {
-    if (AZURE_REQUEST_HEADERS.has(name)) headers[name] = value;
+  // A few lookups cost less than iterating a Headers, which sorts every name first.
+  for (const name of AZURE_REQUEST_HEADERS) {
+    const value = incoming.get(name);
+    if (value !== null) headers[name] = value;
   }
   Object.assign(headers, auth);
   // Bodies are passed through as bytes; a compressed answer would need decoding to stay truthful.
@@ -102,9 +104,10 @@ export function azureResponseHeaders(upstream: Headers): Headers {
 
 /** Removes every header that is not for the client, in place; false if any could not be removed. */
 export function keepAzureResponseHeaders(headers: Headers): boolean {
-  for (const name of [...headers.keys()]) if (!isAzureResponseHeader(name)) headers.delete(name);
-  for (const name of headers.keys()) if (!isAzureResponseHeader(name)) return false;
-  return true;
+  const unwanted: string[] = [];
+  for (const name of headers.keys()) if (!isAzureResponseHeader(name)) unwanted.push(name);
+  for (const name of unwanted) headers.delete(name);
+  return unwanted.every((name) => !headers.has(name));
 }
 
 /** For the plain forward proxy (`AZURE_OPENAI_PROXY_MODE=openai`): everything but hop-by-hop headers. */
