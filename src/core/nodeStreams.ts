@@ -75,6 +75,11 @@ export interface ReadableToWebOptions {
  */
 export function readableToWeb(readable: Readable, options: ReadableToWebOptions): ReadableStream<Uint8Array> {
   let settled = false;
+  // A server's request body that breaks off means its client went away: an abort (logged 499), not a failure.
+  const broken = (cause?: Error): Error =>
+    options.onCancel === 'stop-reading'
+      ? Object.assign(new Error('The client closed the request body.', { cause }), { name: 'AbortError' })
+      : (cause ?? new Error('The stream closed before its end.'));
   const stages: BodyStage[] = [];
   const end = (outcome: BodyOutcome): void => {
     settled = true;
@@ -110,12 +115,12 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
         });
         readable.once('error', (error) => {
           if (settled) return;
-          controller.error(error);
+          controller.error(options.onCancel === 'stop-reading' ? broken(error) : error);
           end('error');
         });
         readable.once('close', () => {
           if (settled || readable.readableEnded) return;
-          controller.error(new Error('The stream closed before its end.'));
+          controller.error(broken());
           end('error');
         });
       },

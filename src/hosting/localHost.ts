@@ -80,13 +80,15 @@ class NodeRequest implements ProxyRequest {
         done();
         resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
       };
+      // A body cut short means the client went away: an abort, which the proxy logs as 499, not as its failure.
+      const clientGone = (cause?: Error): Error => Object.assign(new Error('The client closed the request body.', { cause }), { name: 'AbortError' });
       const onError = (error: Error): void => {
         done();
-        reject(error);
+        reject(clientGone(error));
       };
       const onClose = (): void => {
         done();
-        reject(new Error('The client closed the request body.'));
+        reject(clientGone());
       };
       req.on('data', onData);
       req.once('end', onEnd);

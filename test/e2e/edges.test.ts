@@ -1,6 +1,6 @@
 /** End to end, over raw HTTP and the SDK: bad input, auth modes, client aborts, stream compatibility, forward mode. */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
 import { startStack, waitFor, type Stack } from '../helpers/stack';
@@ -136,6 +136,52 @@ describe('a client that hangs up mid-stream', () => {
     expect(stack.emulator.stats.streamsCompleted).toBe(0);
     await waitFor(() => stack.emulator.stats.openStreams === 0, 1000, 'no open upstream streams');
     await waitFor(() => stack.logs.some((line) => line.includes('status=499')), 1000, 'the request to be logged as closed by the client');
+  });
+});
+
+describe('a client that hangs up while sending its body', () => {
+  it('is logged as closed by the client (499), not as a failure of the proxy', async () => {
+    const stack = await startStack();
+    try {
+      const url = new URL(stack.baseURL);
+      const socket = connect(Number(url.port), url.hostname);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${EMULATOR_API_KEY}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":"gpt-4o",',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      await waitFor(() => stack.logs.some((line) => line.startsWith('info request ')), 2000, 'the request to be logged');
+      expect(stack.logs.find((line) => line.startsWith('info request '))).toMatch(/status=499/);
+      expect(stack.logs.some((line) => line.includes('unhandled error'))).toBe(false);
+      expect(stack.emulator.requests).toHaveLength(0);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('a client that hangs up during an upload', () => {
+  it('is logged as closed by the client (499), not as a failure of the proxy', async () => {
+    const stack = await startStack();
+    try {
+      const url = new URL(stack.baseURL);
+      const socket = connect(Number(url.port), url.hostname);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(
+        `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${EMULATOR_API_KEY}\r\n` +
+          'Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n' +
+          '--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF....',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      await waitFor(() => stack.logs.some((line) => line.startsWith('info request ')), 2000, 'the request to be logged');
+      expect(stack.logs.find((line) => line.startsWith('info request '))).toMatch(/status=499/);
+      expect(stack.logs.some((line) => line.includes('unhandled error'))).toBe(false);
+    } finally {
+      await stack.close();
+    }
   });
 });
 
