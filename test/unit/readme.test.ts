@@ -19,6 +19,11 @@ describe('README', () => {
     for (const name of FUNCTION_NAMES) expect(README).toContain(`| \`${name}\` |`);
   });
 
+  it('local.settings.json.example lists every setting under its preferred name', () => {
+    const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'local.settings.json.example'), 'utf8')) as { Values: Record<string, string> };
+    for (const [preferred] of Object.values(SETTING_NAMES)) expect(Object.keys(example.Values)).toContain(preferred);
+  });
+
   it.each(Object.values(SETTING_NAMES).flat())('documents the setting %s', (name) => {
     const family = /^AZURE_OPENAI_API_VERSION_(\w+)$/.exec(name)?.[1];
     // The family api-versions share one row: `AZURE_OPENAI_API_VERSION_IMAGES`, `_AUDIO`, ...
