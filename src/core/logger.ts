@@ -50,10 +50,4 @@ export const consoleLogger: Logger = {
   error: (message, fields) => console.error(format(message, fields)),
 };
 
-export const silentLogger: Logger = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-
 export { format as formatLogLine };

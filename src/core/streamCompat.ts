@@ -8,7 +8,7 @@
  * each event is complete. The final usage chunk (`"choices":[]` with `usage`) is kept: clients asked for it.
  */
 import { isRecord } from './isRecord';
-import { stageAsTransform, type BodyStage } from './nodeStreams';
+import type { BodyStage } from './nodeStreams';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -82,10 +82,6 @@ export function isUsageOnlyChunk(data: string): boolean {
   return isRecord(chunk) && Array.isArray(chunk.choices) && chunk.choices.length === 0 && isRecord(chunk.usage);
 }
 
-export function createStreamCompatTransform(): TransformStream<Uint8Array, Uint8Array> {
-  return createSseEventFilter(isFilterOnlyChunk);
-}
-
 /** Drops the SSE events whose `data:` payload `drop` matches; every other byte passes unchanged, event by event. */
 export function createSseEventFilterStage(drop: (data: string) => boolean): BodyStage {
   let pending: Uint8Array = new Uint8Array(0);
@@ -115,8 +111,4 @@ export function createSseEventFilterStage(drop: (data: string) => boolean): Body
       return pending.length > 0 ? pending : undefined;
     },
   };
-}
-
-export function createSseEventFilter(drop: (data: string) => boolean): TransformStream<Uint8Array, Uint8Array> {
-  return stageAsTransform(createSseEventFilterStage(drop));
 }

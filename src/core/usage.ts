@@ -5,7 +5,7 @@
  * `stream_options.include_usage`), and in the Responses API's `response.completed` event.
  */
 import { isRecord } from './isRecord';
-import { stageAsTransform, type BodyStage } from './nodeStreams';
+import type { BodyStage } from './nodeStreams';
 
 export interface TokenUsage {
   prompt: number;
@@ -77,9 +77,4 @@ export function createUsageStage(onUsage: (usage: TokenUsage | undefined) => voi
       if (outcome === 'complete') onUsage(lastUsage(tail.toString('utf8')));
     },
   };
-}
-
-/** The same, as a TransformStream. */
-export function createUsageTap(onUsage: (usage: TokenUsage | undefined) => void): TransformStream<Uint8Array, Uint8Array> {
-  return stageAsTransform(createUsageStage(onUsage));
 }

@@ -1,4 +1,7 @@
-import { createStreamCompatTransform, isFilterOnlyChunk } from '../../src/core/streamCompat';
+import { stageAsTransform } from '../../src/core/nodeStreams';
+import { createSseEventFilterStage, isFilterOnlyChunk } from '../../src/core/streamCompat';
+
+const compatTransform = (): TransformStream<Uint8Array, Uint8Array> => stageAsTransform(createSseEventFilterStage(isFilterOnlyChunk));
 
 const promptFilter = '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';
 const role = '{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}';
@@ -19,7 +22,7 @@ async function run(input: string, splitAt: readonly number[] = []): Promise<stri
       controller.close();
     },
   });
-  return new Response(source.pipeThrough(createStreamCompatTransform())).text();
+  return new Response(source.pipeThrough(compatTransform())).text();
 }
 
 describe('isFilterOnlyChunk', () => {
@@ -39,7 +42,7 @@ describe('isFilterOnlyChunk', () => {
   });
 });
 
-describe('createStreamCompatTransform', () => {
+describe('the stream compatibility filter', () => {
   const input = sse(promptFilter, role, content, asyncFilter, finish, usage, '[DONE]');
   const expected = sse(role, content, finish, usage, '[DONE]');
 
@@ -65,7 +68,7 @@ describe('createStreamCompatTransform', () => {
   });
 
   it('sends each complete event on as soon as it arrives', async () => {
-    const transform = createStreamCompatTransform();
+    const transform = compatTransform();
     const writer = transform.writable.getWriter();
     const reader = transform.readable.getReader();
     void writer.write(new TextEncoder().encode(sse(content)));

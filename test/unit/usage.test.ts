@@ -1,6 +1,7 @@
 import { requestStreamUsage } from '../../src/core/jsonModel';
 import { isUsageOnlyChunk } from '../../src/core/streamCompat';
-import { createUsageTap, lastUsage, type TokenUsage } from '../../src/core/usage';
+import { stageAsTransform } from '../../src/core/nodeStreams';
+import { createUsageStage, lastUsage, type TokenUsage } from '../../src/core/usage';
 
 describe('lastUsage', () => {
   it('reads a completion, an embedding and a Responses API event', () => {
@@ -20,7 +21,7 @@ describe('lastUsage', () => {
   });
 });
 
-describe('createUsageTap', () => {
+describe('createUsageStage', () => {
   it('passes every byte through and reports the usage at the end, however large the body', async () => {
     const body = `{"big":"${'x'.repeat(200_000)}","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`;
     const bytes = new TextEncoder().encode(body);
@@ -31,7 +32,7 @@ describe('createUsageTap', () => {
         controller.close();
       },
     });
-    const out = await new Response(source.pipeThrough(createUsageTap((usage) => (seen = usage)))).text();
+    const out = await new Response(source.pipeThrough(stageAsTransform(createUsageStage((usage) => (seen = usage))))).text();
     expect(out).toBe(body);
     expect(seen).toEqual({ prompt: 3, completion: 4, total: 7 });
   });
