@@ -13,6 +13,7 @@ import { AppConfigurationClient, type ConfigurationSetting } from '@azure/app-co
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import {
   assembleConfig,
+  checkEnvironment,
   ConfigError,
   isStoreSettingKey,
   parseClientKey,
@@ -337,20 +338,7 @@ export class AppConfigurationSource implements ConfigSource {
  * AZURE_APPCONFIG_CONNECTION_STRING is set, the environment alone otherwise.
  */
 export async function configSourceFromEnvironment(env: Environment, options: AppConfigurationSourceOptions): Promise<ConfigSource> {
-  const settings = appConfigurationOf(env);
+  const settings = checkEnvironment(env);
   if (settings === undefined) return staticConfigSource(assembleConfig(env));
   return AppConfigurationSource.start(env, settings, options);
-}
-
-/** The App Configuration settings alone, checked without requiring what the store may provide. */
-function appConfigurationOf(env: Environment): AppConfigurationSettings | undefined {
-  try {
-    return assembleConfig(env).appConfiguration;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // The store may supply the endpoint; every other problem is real.
-    const rest = error.problems.filter((p) => !p.startsWith('AZURE_OPENAI_ENDPOINT: required'));
-    if (rest.length > 0) throw new ConfigError(rest);
-    return assembleConfig({ ...env, AZURE_OPENAI_ENDPOINT: 'https://placeholder.invalid' }).appConfiguration;
-  }
 }

@@ -268,11 +268,16 @@ export function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+export interface AssembleOptions {
+  /** The store (if one is configured) has not been read yet and may supply the endpoint: do not require it. */
+  endpointMayComeFromStore?: boolean;
+}
+
 /**
  * Assembles and validates a configuration snapshot from the environment and, when given, App Configuration's
  * values (which win). Throws a ConfigError listing every problem, each naming its setting.
  */
-export function assembleConfig(env: Environment, store?: StoreValues): ProxyConfig {
+export function assembleConfig(env: Environment, store?: StoreValues, options: AssembleOptions = {}): ProxyConfig {
   const problems: string[] = [];
   const settings: Settings = {};
   const sources: Partial<Record<SettingKey, string>> = {};
@@ -304,7 +309,8 @@ export function assembleConfig(env: Environment, store?: StoreValues): ProxyConf
   modelMap = modelMap.withOverrides(store?.models ?? new Map());
 
   const appConfiguration = appConfigurationSettings(settings, keyPrefix);
-  if (mode === 'azure' && settings.endpoint === undefined && !problems.some((p) => p.startsWith(nameOf('endpoint')))) {
+  const endpointFromStore = options.endpointMayComeFromStore === true && appConfiguration !== undefined;
+  if (mode === 'azure' && settings.endpoint === undefined && !endpointFromStore && !problems.some((p) => p.startsWith(nameOf('endpoint')))) {
     problems.push(
       `AZURE_OPENAI_ENDPOINT: required, e.g. https://my-resource.openai.azure.com` +
         (appConfiguration === undefined ? '' : ` (or the App Configuration key ${keyPrefix}endpoint)`),
@@ -365,6 +371,14 @@ export function assembleConfig(env: Environment, store?: StoreValues): ProxyConf
 /** A snapshot from the environment alone. */
 export function loadConfig(env: Environment): ProxyConfig {
   return assembleConfig(env);
+}
+
+/**
+ * Checks the app settings at start-up, before any store is read (only the endpoint may be left to the store),
+ * and says where the store is, if there is one. Throws a ConfigError as assembleConfig does.
+ */
+export function checkEnvironment(env: Environment): AppConfigurationSettings | undefined {
+  return assembleConfig(env, undefined, { endpointMayComeFromStore: true }).appConfiguration;
 }
 
 /**

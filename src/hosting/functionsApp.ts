@@ -5,7 +5,7 @@
  * and if the store cannot be read (with no model map in the environment to start from) requests are answered
  * 503 with the reason while the load is retried.
  */
-import { assembleConfig, ConfigError } from '../core/config';
+import { checkEnvironment } from '../core/config';
 import { createProxyFromEnvironment } from '../core/fromEnvironment';
 import { consoleLogger } from '../core/logger';
 import type { OpenAIProxy } from '../core/proxy';
@@ -13,19 +13,8 @@ import { isOutsideFunctionsHost, setupFunctionsApp } from './azureFunctions';
 
 setupFunctionsApp();
 
-/** Checks the app settings now; only a missing endpoint may wait for App Configuration to supply it. */
-function checkEnvironment(): void {
-  try {
-    assembleConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const storeConfigured = Boolean(process.env.AZURE_APPCONFIG_ENDPOINT || process.env.AZURE_APPCONFIG_CONNECTION_STRING);
-    const problems = storeConfigured ? error.problems.filter((p) => !p.startsWith('AZURE_OPENAI_ENDPOINT: required')) : error.problems;
-    if (problems.length > 0) throw new ConfigError(problems);
-  }
-}
-
-checkEnvironment();
+// Only a missing endpoint may wait for App Configuration to supply it.
+checkEnvironment(process.env);
 
 const RETRY_AFTER_FAILURE_MS = 10_000;
 let loading: { proxy: Promise<OpenAIProxy>; failedAt?: number } | undefined;

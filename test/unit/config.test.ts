@@ -1,5 +1,5 @@
 import { singleBackend } from '../../src/core/modelMap';
-import { assembleConfig, ConfigError, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, loadConfig, sha256 } from '../../src/core/config';
+import { assembleConfig, checkEnvironment, ConfigError, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, loadConfig, sha256 } from '../../src/core/config';
 
 const endpoint = { AZURE_OPENAI_ENDPOINT: 'https://my-resource.openai.azure.com/' };
 
@@ -99,6 +99,14 @@ describe('loadConfig', () => {
     const problems = problemsOf({ ...endpoint, AZURE_APPCONFIG_CONNECTION_STRING: secret });
     expect(problems[0]).toMatch(/^AZURE_APPCONFIG_CONNECTION_STRING: must be of the form/);
     expect(problems.join()).not.toContain(secret);
+  });
+
+  it('leaves only the endpoint to a store not read yet, at the start-up check', () => {
+    const store = { AZURE_APPCONFIG_ENDPOINT: 'https://my-store.azconfig.io' };
+    expect(checkEnvironment(store)?.endpoint).toBe('https://my-store.azconfig.io');
+    expect(() => checkEnvironment({})).toThrow('AZURE_OPENAI_ENDPOINT: required');
+    expect(() => checkEnvironment({ ...store, AZURE_OPENAI_APIVERSION: 'latest' })).toThrow('AZURE_OPENAI_APIVERSION: must look like');
+    expect(checkEnvironment(endpoint)).toBeUndefined();
   });
 
   it('lays App Configuration values over the environment, naming the store key in problems', () => {
