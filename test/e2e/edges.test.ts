@@ -139,22 +139,32 @@ describe('a client that hangs up mid-stream', () => {
   });
 });
 
+/**
+ * Sends a request's head and the start of its body on a raw socket, then hangs up; resolves with the request's
+ * log line once the proxy has written it.
+ */
+async function hangUpWhileSending(stack: Stack, head: string): Promise<string> {
+  const url = new URL(stack.baseURL);
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write(head.replace('{host}', url.host));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+  await waitFor(() => stack.logs.some((line) => line.startsWith('info request ')), 2000, 'the request to be logged');
+  return stack.logs.find((line) => line.startsWith('info request '))!;
+}
+
 describe('a client that hangs up while sending its body', () => {
   it('is logged as closed by the client (499), not as a failure of the proxy', async () => {
     const stack = await startStack();
     try {
-      const url = new URL(stack.baseURL);
-      const socket = connect(Number(url.port), url.hostname);
-      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-      socket.write(
-        `POST /v1/chat/completions HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${EMULATOR_API_KEY}\r\n` +
+      const line = await hangUpWhileSending(
+        stack,
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer ${EMULATOR_API_KEY}\r\n` +
           'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":"gpt-4o",',
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      socket.destroy();
-      await waitFor(() => stack.logs.some((line) => line.startsWith('info request ')), 2000, 'the request to be logged');
-      expect(stack.logs.find((line) => line.startsWith('info request '))).toMatch(/status=499/);
-      expect(stack.logs.some((line) => line.includes('unhandled error'))).toBe(false);
+      expect(line).toMatch(/status=499/);
+      expect(stack.logs.some((l) => l.includes('unhandled error'))).toBe(false);
       expect(stack.emulator.requests).toHaveLength(0);
     } finally {
       await stack.close();
@@ -166,19 +176,14 @@ describe('a client that hangs up during an upload', () => {
   it('is logged as closed by the client (499), not as a failure of the proxy', async () => {
     const stack = await startStack();
     try {
-      const url = new URL(stack.baseURL);
-      const socket = connect(Number(url.port), url.hostname);
-      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-      socket.write(
-        `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${EMULATOR_API_KEY}\r\n` +
+      const line = await hangUpWhileSending(
+        stack,
+        `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer ${EMULATOR_API_KEY}\r\n` +
           'Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n' +
           '--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF....',
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      socket.destroy();
-      await waitFor(() => stack.logs.some((line) => line.startsWith('info request ')), 2000, 'the request to be logged');
-      expect(stack.logs.find((line) => line.startsWith('info request '))).toMatch(/status=499/);
-      expect(stack.logs.some((line) => line.includes('unhandled error'))).toBe(false);
+      expect(line).toMatch(/status=499/);
+      expect(stack.logs.some((l) => l.includes('unhandled error'))).toBe(false);
     } finally {
       await stack.close();
     }
