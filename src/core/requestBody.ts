@@ -26,7 +26,8 @@ export function bodyTooLarge(limit: number): ProxyError {
 export async function readBodyWithLimit(request: ProxyRequest, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) {
-    await request.body?.cancel().catch(() => undefined);
+    // A host with its own body reader discards an unread body itself; no stream need be made to cancel it.
+    if (request.readBody === undefined) await request.body?.cancel().catch(() => undefined);
     throw bodyTooLarge(limit);
   }
   if (request.readBody !== undefined) {
