@@ -9,8 +9,9 @@
  * that names its key, and its last good value stays. A refresh that fails keeps the whole last good
  * configuration and logs one warning until the store answers again.
  */
-import { AppConfigurationClient, type ConfigurationSetting } from '@azure/app-configuration';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { AppConfigurationClient, ConfigurationSetting } from '@azure/app-configuration';
+import type { TokenCredential } from '@azure/identity';
+import { loadAppConfiguration, loadIdentity } from './azureSdks';
 import {
   assembleConfig,
   checkEnvironment,
@@ -55,10 +56,11 @@ class StoreReader {
       // noticing the outage (start-up has its own retries, readWithRetries).
       retryOptions: { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1000 },
     };
+    const { AppConfigurationClient } = loadAppConfiguration();
     this.#client =
       settings.connectionString !== undefined
         ? new AppConfigurationClient(settings.connectionString, options)
-        : new AppConfigurationClient(endpoint, credential ?? new DefaultAzureCredential(), options);
+        : new AppConfigurationClient(endpoint, credential ?? new (loadIdentity().DefaultAzureCredential)(), options);
   }
 
   #filters(): { keyFilter: string; labelFilter: string } {

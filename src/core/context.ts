@@ -3,6 +3,7 @@ import type { Balancer } from './balancer';
 import type { ProxyConfig } from './config';
 import type { Logger } from './logger';
 import type { ProxyRequest } from './proxyRequest';
+import type { ProxyResponse } from './proxyResponse';
 import type { UpstreamFetch } from './upstream';
 import type { UpstreamCredentials } from './upstreamCredential';
 
@@ -25,4 +26,4 @@ export interface RequestContext {
   logFields: Record<string, string | number | undefined>;
 }
 
-export type RouteHandler = (context: RequestContext) => Promise<Response>;
+export type RouteHandler = (context: RequestContext) => Promise<ProxyResponse>;

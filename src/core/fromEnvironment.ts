@@ -3,8 +3,8 @@
  * over it) and its upstream credential (with auth `managed-identity`, a cached Entra token of the app's
  * identity from DefaultAzureCredential, or ManagedIdentityCredential's user-assigned form with AZURE_CLIENT_ID).
  */
-import { DefaultAzureCredential } from '@azure/identity';
 import { configSourceFromEnvironment } from './appConfigurationSource';
+import { loadIdentity } from './azureSdks';
 import type { Environment } from './config';
 import type { Logger } from './logger';
 import { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
@@ -25,7 +25,7 @@ export async function createProxyFromEnvironment(env: Environment, options: From
     createUpstreamCredentials(
       () =>
         (tokens ??= new TokenCache(
-          new DefaultAzureCredential(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId }),
+          new (loadIdentity().DefaultAzureCredential)(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId }),
           COGNITIVE_SERVICES_SCOPE,
         )),
     );

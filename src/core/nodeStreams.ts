@@ -3,11 +3,12 @@
  * the one stream instead of a chain of streams.
  *
  * Each web stream costs a good deal to make (and each pipeThrough makes three), which on a small call is more
- * than the rest of the proxy's work. So a response body made here carries a list of stages (the usage reader,
- * the SSE filter, the end-of-body observer) that handlers add with `addBodyStage`; a body from anywhere else
- * gets the same work from ordinary TransformStreams.
+ * than the rest of the proxy's work. So an upstream body is a `StagedNodeBody`: the Node stream plus a list of
+ * stages (the usage reader, the SSE filter, the end-of-body observer) that handlers add before it is read. It
+ * becomes a web stream only if someone asks for one; a host with a Node writable has it written straight in.
+ * A body from anywhere else gets the same work from `applyStage`.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Bytes read ahead of the consumer; past this the source is paused. */
 const HIGH_WATER_MARK = 256 * 1024;
@@ -22,19 +23,6 @@ export interface BodyStage {
   /** Sees each chunk as it leaves this stage. */
   onChunk?(chunk: Uint8Array): void;
   onEnd?(outcome: BodyOutcome): void;
-}
-
-const stagesOf = new WeakMap<ReadableStream<Uint8Array>, BodyStage[]>();
-
-/**
- * Adds a stage to a body made by `readableToWeb`, before anything has been read from it; false for any other
- * body (the caller then pipes it through a TransformStream instead).
- */
-export function addBodyStage(body: ReadableStream<Uint8Array>, stage: BodyStage): boolean {
-  const stages = stagesOf.get(body);
-  if (stages === undefined) return false;
-  stages.push(stage);
-  return true;
 }
 
 function asList(out: Uint8Array | readonly Uint8Array[] | undefined): readonly Uint8Array[] {
@@ -65,6 +53,8 @@ export interface ReadableToWebOptions {
    * see every byte); read ahead up to HIGH_WATER_MARK otherwise.
    */
   readOnDemand?: boolean;
+  /** Stages every chunk runs through on its way out (a `StagedNodeBody`'s). */
+  stages?: readonly BodyStage[];
 }
 
 /**
@@ -80,7 +70,7 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
     options.onCancel === 'stop-reading'
       ? Object.assign(new Error('The client closed the request body.', { cause }), { name: 'AbortError' })
       : (cause ?? new Error('The stream closed before its end.'));
-  const stages: BodyStage[] = [];
+  const stages = options.stages ?? [];
   const end = (outcome: BodyOutcome): void => {
     settled = true;
     for (const stage of stages) stage.onEnd?.(outcome);
@@ -101,11 +91,7 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
         readable.once('end', () => {
           if (settled) return;
           try {
-            stages.forEach((stage, index) => {
-              const flushed = asList(stage.flush?.());
-              if (stage.onChunk !== undefined) for (const chunk of flushed) stage.onChunk(chunk);
-              for (const out of runStages(stages, index + 1, flushed)) controller.enqueue(out);
-            });
+            for (const out of flushStages(stages)) controller.enqueue(out);
             controller.close();
             end('complete');
           } catch (error) {
@@ -135,30 +121,186 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
     },
     { highWaterMark: options.readOnDemand === true ? 0 : HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
   );
-  stagesOf.set(stream, stages);
   return stream;
 }
 
-/** The same work as a stage, for a body that is not ours: an ordinary TransformStream. */
-export function stageAsTransform(stage: BodyStage): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      for (const out of asList(stage.transform === undefined ? chunk : stage.transform(chunk))) {
-        stage.onChunk?.(out);
-        controller.enqueue(out);
-      }
-    },
-    flush(controller) {
-      for (const out of asList(stage.flush?.())) {
-        stage.onChunk?.(out);
-        controller.enqueue(out);
-      }
-      stage.onEnd?.('complete');
-    },
+/** At the end of a body: what each stage still holds, run through the stages after it. */
+function flushStages(stages: readonly BodyStage[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  stages.forEach((stage, index) => {
+    const flushed = asList(stage.flush?.());
+    if (stage.onChunk !== undefined) for (const chunk of flushed) stage.onChunk(chunk);
+    out.push(...runStages(stages, index + 1, flushed));
   });
+  return out;
 }
 
-/** Adds a stage to a body: inside it when it is ours, through a TransformStream otherwise. */
-export function withStage(body: ReadableStream<Uint8Array>, stage: BodyStage): ReadableStream<Uint8Array> {
-  return addBodyStage(body, stage) ? body : body.pipeThrough(stageAsTransform(stage));
+/**
+ * An upstream response body: a Node readable and the stages its chunks go through, read once, either as a web
+ * stream (`toWeb`) or written straight into a Node writable (`writeTo`), which makes no web stream, no reader
+ * and no promise per chunk.
+ */
+export class StagedNodeBody {
+  readonly #source: Readable;
+  readonly #stages: BodyStage[] = [];
+  #web: ReadableStream<Uint8Array> | undefined;
+  #taken = false;
+
+  constructor(source: Readable) {
+    this.#source = source;
+  }
+
+  /** Adds a stage, before the body is taken; false once it has been (the caller then uses `applyStage`). */
+  addStage(stage: BodyStage): boolean {
+    if (this.#taken) return false;
+    this.#stages.push(stage);
+    return true;
+  }
+
+  /** The body as a web stream, made on first use; it reads the source only as fast as it is read. */
+  toWeb(): ReadableStream<Uint8Array> {
+    if (this.#web === undefined) {
+      this.#take();
+      this.#web = readableToWeb(this.#source, { onCancel: 'destroy', readOnDemand: true, stages: this.#stages });
+    }
+    return this.#web;
+  }
+
+  /** Drops the body unread, closing its connection; its stages hear that it was cancelled. */
+  discard(): Promise<void> {
+    if (this.#web !== undefined) return this.#web.cancel().catch(() => undefined);
+    if (this.#taken) return Promise.resolve();
+    this.#taken = true;
+    for (const stage of this.#stages) stage.onEnd?.('cancelled');
+    // Destroying an HTTP client's body emits an abort error, which nobody is left to hear.
+    this.#source.on('error', () => undefined);
+    this.#source.destroy();
+    return Promise.resolve();
+  }
+
+  /**
+   * Writes the body into `destination` as it arrives, pausing the source while the destination is full, and
+   * ends it. If the destination closes first (the client hung up), the source is destroyed, which closes the
+   * upstream call. Rejects, leaving the destination unended, if the source fails midway: the caller then cuts
+   * the connection, so the client sees a broken body rather than a complete-looking short one.
+   */
+  writeTo(destination: Writable): Promise<void> {
+    this.#take();
+    const source = this.#source;
+    const stages = this.#stages;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: BodyOutcome, error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        source.off('data', onData);
+        source.off('end', onEnd);
+        source.off('error', onError);
+        source.off('close', onSourceClose);
+        destination.off('drain', onDrain);
+        destination.off('close', onDestinationClose);
+        for (const stage of stages) stage.onEnd?.(outcome);
+        if (outcome === 'error') reject(error instanceof Error ? error : new Error('The upstream body failed.'));
+        else resolve();
+      };
+      const uncork = (): void => destination.uncork();
+      const onData = (chunk: Buffer): void => {
+        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
+        if (out.length === 0) return;
+        // Corked until the next tick: a small body and its end go out in one write (one syscall, one packet),
+        // while a stream's chunks still leave as they come.
+        destination.cork();
+        process.nextTick(uncork);
+        let full = false;
+        for (const piece of out) full = !destination.write(piece) || full;
+        if (full) source.pause();
+      };
+      const onDrain = (): void => {
+        source.resume();
+      };
+      const onEnd = (): void => {
+        try {
+          for (const piece of flushStages(stages)) destination.write(piece);
+        } catch (error) {
+          settle('error', error);
+          return;
+        }
+        destination.end();
+        settle('complete');
+      };
+      const onError = (error: Error): void => settle('error', error);
+      const onSourceClose = (): void => {
+        if (!source.readableEnded) settle('error', new Error('The upstream body closed before its end.'));
+      };
+      const onDestinationClose = (): void => {
+        if (settled) return;
+        settle('cancelled');
+        source.destroy();
+      };
+      source.on('data', onData);
+      source.once('end', onEnd);
+      source.once('error', onError);
+      source.once('close', onSourceClose);
+      destination.on('drain', onDrain);
+      destination.once('close', onDestinationClose);
+      if (destination.destroyed) onDestinationClose();
+      else source.resume();
+    });
+  }
+
+  #take(): void {
+    if (this.#taken) throw new TypeError('The body has already been read.');
+    this.#taken = true;
+  }
+}
+
+/**
+ * The same work as a stage, for a body that is not a `StagedNodeBody`: a stream that reads `body` only when it
+ * is read itself (nothing is queued ahead of the consumer), and tells the stage how the body ended, including
+ * when its reader cancels it (a TransformStream would not say).
+ */
+export function applyStage(body: ReadableStream<Uint8Array>, stage: BodyStage): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let ended = false;
+  const end = (outcome: BodyOutcome): void => {
+    if (ended) return;
+    ended = true;
+    stage.onEnd?.(outcome);
+  };
+  const pass = (controller: ReadableStreamDefaultController<Uint8Array>, chunks: readonly Uint8Array[]): void => {
+    for (const chunk of chunks) {
+      stage.onChunk?.(chunk);
+      controller.enqueue(chunk);
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          // A chunk the stage keeps back (half an SSE event) satisfies no read: read on until one passes.
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) {
+              pass(controller, asList(stage.flush?.()));
+              controller.close();
+              end('complete');
+              return;
+            }
+            const out = stage.transform === undefined ? [value] : asList(stage.transform(value));
+            pass(controller, out);
+            if (out.length > 0) return;
+          }
+        } catch (error) {
+          controller.error(error);
+          end('error');
+        }
+      },
+      cancel(reason) {
+        end('cancelled');
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -10,10 +10,10 @@ import type { ProxyServices, RequestContext } from './context';
 import { addCorsHeaders, preflightResponse } from './cors';
 import { openAIError, ProxyError } from './errors';
 import { openaiForward } from './handlers/openaiForward';
-import { addBodyStage } from './nodeStreams';
-import { observeBody, type BodyOutcome } from './observeBody';
+import type { BodyOutcome } from './nodeStreams';
 import { consoleLogger, type Logger } from './logger';
 import type { ProxyRequest } from './proxyRequest';
+import { hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './proxyResponse';
 import type { RequestMetrics, RequestRecord } from './telemetry';
 import { ROUTE_TABLE, type RouteDefinition } from './routes';
 import { Router } from './router';
@@ -64,17 +64,23 @@ export class OpenAIProxy {
     await Promise.all([this.#source.close(), this.#metrics?.shutdown()]);
   }
 
+  /** Serves one request as a web Response: `serve` for web-standard callers. */
+  async handle(request: ProxyRequest, options: HandleOptions = {}): Promise<Response> {
+    return toWebResponse(await this.serve(request, options));
+  }
+
   /**
    * Serves one request. Never throws: failures become OpenAI-shaped error responses. A host may pass the
-   * logger of the invocation, so lines are correlated with it.
+   * logger of the invocation, so lines are correlated with it. The answer is a web Response or the proxy's
+   * lighter `ProxyResponse`, whose body a Node host can have written straight into its socket.
    */
-  async handle(request: ProxyRequest, options: HandleOptions = {}): Promise<Response> {
+  async serve(request: ProxyRequest, options: HandleOptions = {}): Promise<ProxyResponse> {
     const started = performance.now();
     const config = this.#source.current();
     const services: ProxyServices = { ...this.#services, config, ...(options.logger !== undefined && { logger: options.logger }) };
     const logFields: RequestContext['logFields'] = {};
     let url: URL;
-    let response: Response | undefined;
+    let response: ProxyResponse | undefined;
     try {
       url = new URL(request.url);
     } catch {
@@ -106,19 +112,15 @@ export class OpenAIProxy {
       services.logger.info('request', record);
       this.#metrics?.record(record);
     };
-    if (response.body === null) {
+    if (!hasBody(response)) {
       log('no-body');
       return response;
     }
     // The line is written when the body ends, so a stream's time, usage and outcome are its own, not its headers'.
-    const observer = {
-      onFirstChunk: () => {
-        ttfbMs ??= elapsedMs(started);
-      },
-      onEnd: log,
+    const onChunk = (): void => {
+      ttfbMs ??= elapsedMs(started);
     };
-    if (addBodyStage(response.body, { onChunk: observer.onFirstChunk, onEnd: observer.onEnd })) return response;
-    return new Response(observeBody(response.body, observer), { status: response.status, headers: response.headers });
+    return withBodyStage(response, { onChunk, onEnd: log });
   }
 
   async #dispatch(
@@ -126,7 +128,7 @@ export class OpenAIProxy {
     url: URL,
     services: ProxyServices,
     logFields: RequestContext['logFields'],
-  ): Promise<Response> {
+  ): Promise<ProxyResponse> {
     if (request.method === 'OPTIONS') return preflightResponse(request, services.config.corsAllowOrigin);
     const context = (params: Record<string, string>): RequestContext => ({
       request,

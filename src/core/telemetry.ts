@@ -4,9 +4,9 @@
  * as custom metrics with the model, deployment, backend and status as dimensions: request counts, duration, time
  * to first byte, and tokens by kind. (The Functions host sends the log lines themselves, as traces.)
  */
-import { AzureMonitorMetricExporter } from '@azure/monitor-opentelemetry-exporter';
 import type { Attributes } from '@opentelemetry/api';
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { loadMonitorExporter, loadSdkMetrics } from './azureSdks';
 import type { LogFields } from './logger';
 
 /** One request, as logged: request_id, method, path, status, ms, ttfb_ms, and the handler's fields. */
@@ -35,7 +35,8 @@ export const METRIC_NAMES = {
 const text = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : 'none');
 
 export function createMetrics(connectionString: string | undefined, options: MetricsOptions = {}): RequestMetrics {
-  const exporter = options.exporter ?? new AzureMonitorMetricExporter({ connectionString });
+  const { MeterProvider, PeriodicExportingMetricReader } = loadSdkMetrics();
+  const exporter = options.exporter ?? new (loadMonitorExporter().AzureMonitorMetricExporter)({ connectionString });
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.exportIntervalMs ?? 60_000 });
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('azure-openai-proxy');

@@ -9,7 +9,8 @@
 import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import { ProxyError } from './errors';
-import { readableToWeb } from './nodeStreams';
+import { StagedNodeBody } from './nodeStreams';
+import { NodeBodyResponse, type ProxyResponse } from './proxyResponse';
 
 export interface UpstreamRequest {
   url: string;
@@ -31,7 +32,8 @@ export interface UpstreamClientOptions {
   bodyTimeoutMs?: number;
 }
 
-export type UpstreamFetch = (request: UpstreamRequest) => Promise<Response>;
+/** Answers with a `NodeBodyResponse` (or, for statuses without a body, a web Response); fakes may use either. */
+export type UpstreamFetch = (request: UpstreamRequest) => Promise<ProxyResponse>;
 
 /** Hop-by-hop and per-connection headers, never forwarded in either direction (RFC 9110 7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -187,10 +189,7 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
         body.resume();
         return new Response(null, { status: statusCode, headers: toWebHeaders(headers, request.keepResponseHeader) });
       }
-      return new Response(readableToWeb(body, { onCancel: 'destroy', readOnDemand: true }), {
-        status: statusCode,
-        headers: toWebHeaders(headers, request.keepResponseHeader),
-      });
+      return new NodeBodyResponse(statusCode, toWebHeaders(headers, request.keepResponseHeader), new StagedNodeBody(body));
     } catch (error) {
       if (isAbortError(error)) throw error;
       throw upstreamFailure(error, new URL(request.url).host);

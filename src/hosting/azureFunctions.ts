@@ -7,6 +7,7 @@ import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResp
 import { openAIError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { OpenAIProxy } from '../core/proxy';
+import type { ProxyResponse } from '../core/proxyResponse';
 import { CATCH_ALL_FUNCTION, functionRoute } from '../core/routes';
 
 export function toWebRequest(request: HttpRequest): Request {
@@ -25,11 +26,12 @@ export function toWebRequest(request: HttpRequest): Request {
  * (The Functions library does not tell a handler when its client disconnects, azure-functions-nodejs-library
  * issue 294, so under that host an abandoned stream is read to its end; the local host aborts it.)
  */
-export function toHttpResponseInit(response: Response): HttpResponseInit {
+export function toHttpResponseInit(response: ProxyResponse): HttpResponseInit {
+  const body = response.body;
   return {
     status: response.status,
     headers: response.headers,
-    ...(response.body !== null && { body: response.body }),
+    ...(body !== null && { body }),
   };
 }
 
@@ -56,7 +58,7 @@ export function createHttpHandler(getProxy: ProxyProvider): HttpHandler {
       const message = error instanceof Error ? error.message : 'The proxy could not start.';
       return toHttpResponseInit(openAIError(503, { message, type: 'server_error', code: 'proxy_not_ready' }, { 'retry-after': '10' }));
     }
-    const response = await proxy.handle(toWebRequest(request), { logger: invocationLogger(context) });
+    const response = await proxy.serve(toWebRequest(request), { logger: invocationLogger(context) });
     return toHttpResponseInit(response);
   };
 }

@@ -10,6 +10,7 @@ import { openAIError } from '../core/errors';
 import { BodyLimitExceeded, type ProxyRequest } from '../core/proxyRequest';
 import { readableToWeb } from '../core/nodeStreams';
 import type { OpenAIProxy } from '../core/proxy';
+import { discardBody, type ProxyResponse } from '../core/proxyResponse';
 
 export interface LocalHostOptions {
   proxy: OpenAIProxy;
@@ -98,7 +99,7 @@ class NodeRequest implements ProxyRequest {
   }
 }
 
-function writeHead(res: ServerResponse, response: Response): void {
+function writeHead(res: ServerResponse, response: ProxyResponse): void {
   const headers: string[] = [];
   for (const [name, value] of response.headers) headers.push(name, value);
   res.writeHead(response.status, headers);
@@ -111,7 +112,8 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done || res.destroyed) break;
+      if (done) break;
+      if (res.destroyed) return;
       // Corked until the next tick: a small body and its end go out in one write (one syscall, one packet),
       // while a stream's chunks still leave as they come.
       res.cork();
@@ -130,8 +132,9 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
     }
   } finally {
     res.off('close', cancel);
-    res.end();
   }
+  // Not on failure: the caller destroys the connection, so a broken body does not look complete.
+  res.end();
 }
 
 async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
@@ -148,13 +151,23 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
     res.end(await response.text());
     return;
   }
-  const response = await proxy.handle(request);
+  const response = await proxy.serve(request);
   if (res.destroyed) {
-    await response.body?.cancel().catch(() => undefined);
+    await discardBody(response);
     return;
   }
   writeHead(res, response);
-  if (response.body === null || req.method === 'HEAD') {
+  if (req.method === 'HEAD') {
+    res.end();
+    await discardBody(response);
+    return;
+  }
+  // The proxy's own responses are written straight into the socket; others are read as web streams.
+  if (response.writeBodyTo !== undefined) {
+    await response.writeBodyTo(res);
+    return;
+  }
+  if (response.body === null) {
     res.end();
     return;
   }

@@ -128,7 +128,7 @@ describe('a pool of backends', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  it('never retries once a stream has begun', async () => {
+  it('never retries once a stream has begun, and cuts the client off when the upstream breaks', async () => {
     const broken = await serverOf((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}\n\n');
@@ -136,10 +136,25 @@ describe('a pool of backends', () => {
     });
     const spare = await emulator();
     const proxy = await proxyFor(`${broken.url}/gpt-4o?priority=1|${spare.url}/gpt-4o?priority=2`);
-    const result = await chat(proxy, true);
-    expect(result.headers.get('x-proxy-attempts')).toBe('1');
-    expect(result.text).toContain('"content":"Hel"');
-    expect(result.text).not.toContain('[DONE]');
+    const response = await fetch(`${proxy.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${EMULATOR_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'pooled', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.headers.get('x-proxy-attempts')).toBe('1');
+    // What arrived before the break reaches the client, and then the body fails instead of ending as if whole.
+    let text = '';
+    const decoder = new TextDecoder();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const broke = await (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return false;
+        text += decoder.decode(value, { stream: true });
+      }
+    })().catch(() => true);
+    expect(text).toContain('"content":"Hel"');
+    expect(broke).toBe(true);
     expect(spare.requests).toHaveLength(0);
   });
 

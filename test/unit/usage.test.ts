@@ -1,6 +1,6 @@
 import { requestStreamUsage } from '../../src/core/jsonModel';
 import { isUsageOnlyChunk } from '../../src/core/streamCompat';
-import { stageAsTransform } from '../../src/core/nodeStreams';
+import { applyStage } from '../../src/core/nodeStreams';
 import { createUsageStage, lastUsage, type TokenUsage } from '../../src/core/usage';
 
 describe('lastUsage', () => {
@@ -32,7 +32,7 @@ describe('createUsageStage', () => {
         controller.close();
       },
     });
-    const out = await new Response(source.pipeThrough(stageAsTransform(createUsageStage((usage) => (seen = usage))))).text();
+    const out = await new Response(applyStage(source, createUsageStage((usage) => (seen = usage)))).text();
     expect(out).toBe(body);
     expect(seen).toEqual({ prompt: 3, completion: 4, total: 7 });
   });

@@ -3,7 +3,7 @@
  * OpenAI's shape, bodies streamed through without buffering.
  */
 import { convertAzureError, jsonResponse } from '../errors';
-import { withStage } from '../nodeStreams';
+import { withBodyStage, type ProxyResponse } from '../proxyResponse';
 import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from '../streamCompat';
 import { createUsageStage, type TokenUsage } from '../usage';
 import { azureResponseHeaders, keepAzureResponseHeaders } from '../upstream';
@@ -46,24 +46,23 @@ export function isEventStream(headers: Headers): boolean {
   return headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
 }
 
-export async function relayAzureResponse(upstream: Response, options: RelayOptions): Promise<Response> {
+export async function relayAzureResponse(upstream: ProxyResponse, options: RelayOptions): Promise<ProxyResponse> {
   if (upstream.status >= 400) {
     const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
     return jsonResponse(upstream.status, convertAzureError(upstream.status, text), azureResponseHeaders(upstream.headers));
   }
-  if (upstream.body === null) return new Response(null, { status: upstream.status, headers: azureResponseHeaders(upstream.headers) });
   const eventStream = isEventStream(upstream.headers);
   const json = isJson(upstream.headers);
-  let body = upstream.body;
-  if (options.onUsage !== undefined && (eventStream || json)) body = withStage(body, createUsageStage(options.onUsage));
+  let staged = upstream;
+  if (options.onUsage !== undefined && (eventStream || json)) staged = withBodyStage(staged, createUsageStage(options.onUsage));
   const { streamCompat, dropUsageChunk = false } = options;
   if (eventStream && (streamCompat || dropUsageChunk)) {
-    body = withStage(body, createSseEventFilterStage((data) => (streamCompat && isFilterOnlyChunk(data)) || (dropUsageChunk && isUsageOnlyChunk(data))));
+    staged = withBodyStage(staged, createSseEventFilterStage((data) => (streamCompat && isFilterOnlyChunk(data)) || (dropUsageChunk && isUsageOnlyChunk(data))));
   }
-  // The upstream Response is the proxy's own (made by the upstream client): when its body took the stages in
+  // The upstream response is the proxy's own (made by the upstream client): when its body took the stages in
   // place, it is relayed itself, its headers cut down to the client's, rather than copied into a new one.
-  const inPlace = body === upstream.body && keepAzureResponseHeaders(upstream.headers);
-  const response = inPlace ? upstream : new Response(body, { status: upstream.status, headers: azureResponseHeaders(upstream.headers) });
+  const inPlace = staged === upstream && keepAzureResponseHeaders(upstream.headers);
+  const response: ProxyResponse = inPlace ? upstream : { status: upstream.status, headers: azureResponseHeaders(upstream.headers), body: staged.body };
   if (eventStream) {
     // Intermediaries (and the Functions front end) must not hold events back.
     response.headers.set('cache-control', 'no-cache, no-transform');

@@ -12,12 +12,13 @@ import type { ApiFamily } from '../config';
 import type { RequestContext } from '../context';
 import { ProxyError } from '../errors';
 import type { Backend } from '../modelMap';
+import { discardBody, type ProxyResponse } from '../proxyResponse';
 import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
 import { relayAzureResponse, type RelayOptions } from './azureResponse';
 import { recordUsageIn } from './usageFields';
 
 /** Sends one attempt to one backend; `headersTimeoutMs` bounds its wait for the response headers. */
-export type BackendAttempt = (backend: Backend, headersTimeoutMs: number) => Promise<Response>;
+export type BackendAttempt = (backend: Backend, headersTimeoutMs: number) => Promise<ProxyResponse>;
 
 export interface PoolCall {
   model: string;
@@ -28,14 +29,14 @@ export interface PoolCall {
 }
 
 export interface PoolResult {
-  response: Response;
+  response: ProxyResponse;
   backend: Backend;
   attempts: number;
 }
 
 const RETRYABLE_STATUSES = new Set([500, 502, 503, 504]);
 
-function outcomeOf(response: Response): Outcome {
+function outcomeOf(response: ProxyResponse): Outcome {
   if (response.status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs(response.headers) };
   if (RETRYABLE_STATUSES.has(response.status)) return { kind: 'failure' };
   return { kind: 'success' };
@@ -55,7 +56,7 @@ export async function callPool(context: RequestContext, call: PoolCall): Promise
   const deadline = Date.now() + routing.deadlineMs;
   const maxAttempts = call.replayable ? routing.maxAttempts : 1;
   const tried = new Set<Backend>();
-  let last: { response: Response; backend: Backend } | { error: ProxyError; backend: Backend } | undefined;
+  let last: { response: ProxyResponse; backend: Backend } | { error: ProxyError; backend: Backend } | undefined;
 
   while (tried.size < maxAttempts) {
     const remaining = deadline - Date.now();
@@ -70,7 +71,7 @@ export async function callPool(context: RequestContext, call: PoolCall): Promise
     logFields.backend = backendLabel(backend, endpoint);
     logFields.deployment = backend.deployment;
     logFields.attempts = tried.size;
-    let response: Response;
+    let response: ProxyResponse;
     try {
       response = await call.send(backend, Math.min(remaining, routing.attemptTimeoutMs));
     } catch (error) {
@@ -83,7 +84,7 @@ export async function callPool(context: RequestContext, call: PoolCall): Promise
     const outcome = outcomeOf(response);
     balancer.report(backend, outcome, routing, endpoint);
     if (outcome.kind === 'success') return { response, backend, attempts: tried.size };
-    if (last !== undefined && 'response' in last) await last.response.body?.cancel().catch(() => undefined);
+    if (last !== undefined && 'response' in last) await discardBody(last.response);
     last = { response, backend };
   }
 
@@ -132,7 +133,7 @@ export interface DeploymentCall {
 }
 
 /** A deployment-scoped call over a model's pool: the URL, credential and body for each attempt, then the relay. */
-export async function callDeployment(context: RequestContext, call: DeploymentCall): Promise<Response> {
+export async function callDeployment(context: RequestContext, call: DeploymentCall): Promise<ProxyResponse> {
   const { request, url, services, logFields } = context;
   const { config, credentials, upstream } = services;
   const { response, backend, attempts } = await callPool(context, {

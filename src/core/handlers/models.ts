@@ -9,6 +9,7 @@ import type { RouteHandler } from '../context';
 import { jsonResponse, ProxyError } from '../errors';
 import { isRecord } from '../isRecord';
 import { primaryBackend, type ModelMap } from '../modelMap';
+import { toWebResponse } from '../proxyResponse';
 import { azureRequestHeaders } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { callerOf } from './caller';
@@ -72,9 +73,9 @@ export const listModels: RouteHandler = async (context) => {
     headers: azureRequestHeaders(request.headers, await credentials.headers(config, caller)),
     signal: request.signal,
   });
-  if (!response.ok) return relayAzureResponse(response, { streamCompat: false });
+  if (response.status < 200 || response.status > 299) return relayAzureResponse(response, { streamCompat: false });
   const listed = new Set(mapped.map((model) => model.id));
-  const fromAzure = openAIModelsFromAzure(await response.json()).filter((model) => !listed.has(model.id) && allowed(model));
+  const fromAzure = openAIModelsFromAzure(await toWebResponse(response).json()).filter((model) => !listed.has(model.id) && allowed(model));
   return jsonResponse(200, { object: 'list', data: [...mapped, ...fromAzure] });
 };
 

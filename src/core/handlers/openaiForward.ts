@@ -31,10 +31,7 @@ export const openaiForward: RouteHandler = async ({ request, url, services }) =>
       body,
       signal: request.signal,
     });
-    return new Response(response.body, {
-      status: response.status,
-      headers: forwardedHeaders(response.headers, DROP_RESPONSE),
-    });
+    return { status: response.status, headers: forwardedHeaders(response.headers, DROP_RESPONSE), body: response.body };
   } catch (error) {
     if (exceeded) throw bodyTooLarge(limit);
     throw error;
