@@ -29,8 +29,13 @@ export function backendKey(backend: Backend, defaultEndpoint: string): string {
   return `${backend.endpoint ?? defaultEndpoint}|${backend.deployment}`;
 }
 
+/** Labels already made: every request names its backend twice (header and log), and a URL parse is not free. */
+const labels = new WeakMap<Backend, { defaultEndpoint: string; label: string }>();
+
 /** A name for a backend that can be shown and logged: the deployment, and the resource host when it has one. */
 export function backendLabel(backend: Backend, defaultEndpoint: string): string {
+  const cached = labels.get(backend);
+  if (cached?.defaultEndpoint === defaultEndpoint) return cached.label;
   const endpoint = backend.endpoint ?? defaultEndpoint;
   let host = endpoint;
   try {
@@ -38,7 +43,9 @@ export function backendLabel(backend: Backend, defaultEndpoint: string): string 
   } catch {
     // keep as is
   }
-  return `${backend.deployment}@${host}`;
+  const label = `${backend.deployment}@${host}`;
+  labels.set(backend, { defaultEndpoint, label });
+  return label;
 }
 
 export class Balancer {

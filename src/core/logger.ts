@@ -26,12 +26,18 @@ function format(message: string, fields?: LogFields): string {
 }
 
 /**
- * Info lines (one per request) are written together once per turn of the event loop: a write to a pipe is
- * synchronous on Linux, and one per request would cost more than the request's own work under load.
+ * Info lines (one per request) are written together, at most FLUSH_MS after the first of them (sooner when
+ * MAX_PENDING pile up): a write to a pipe or file is synchronous on Linux, and one per request would cost more
+ * than the request's own work under load. Lines still pending are written when the process exits.
  */
+const FLUSH_MS = 10;
+const MAX_PENDING = 256;
 let pendingLines: string[] = [];
+let flushTimer: NodeJS.Timeout | undefined;
 
 function flushLines(): void {
+  if (flushTimer !== undefined) clearTimeout(flushTimer);
+  flushTimer = undefined;
   if (pendingLines.length === 0) return;
   const text = `${pendingLines.join('\n')}\n`;
   pendingLines = [];
@@ -39,7 +45,9 @@ function flushLines(): void {
 }
 
 function writeLine(line: string): void {
-  if (pendingLines.push(line) === 1) setImmediate(flushLines);
+  const pending = pendingLines.push(line);
+  if (pending >= MAX_PENDING) flushLines();
+  else if (pending === 1) flushTimer = setTimeout(flushLines, FLUSH_MS).unref();
 }
 
 process.once('exit', flushLines);

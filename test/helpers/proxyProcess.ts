@@ -21,6 +21,11 @@ export interface ProxyProcess {
   child: ChildProcessWithoutNullStreams;
   output: () => string;
   exited: Promise<number | null>;
+  /**
+   * Resolves with the output once `text` is in it `times` times: request lines are written a few ms after
+   * their response ends.
+   */
+  outputContaining(text: string, times?: number, timeoutMs?: number): Promise<string>;
   /** Resolves with the proxy's base URL (`http://127.0.0.1:port/v1`) once it listens. */
   listening(timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
@@ -37,6 +42,14 @@ export function runProxyProcess(env: Record<string, string>): ProxyProcess {
     child,
     output: () => output,
     exited,
+    async outputContaining(text, times = 1, timeoutMs = 2000) {
+      const started = Date.now();
+      while (output.split(text).length - 1 < times) {
+        if (Date.now() - started > timeoutMs) throw new Error(`the proxy did not write "${text}" ${times} times within ${timeoutMs} ms:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return output;
+    },
     async listening(timeoutMs = 15_000) {
       const started = Date.now();
       for (;;) {

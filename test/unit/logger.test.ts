@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatLogLine } from '../../src/core/logger';
+
+const LOGGER = join(__dirname, '..', '..', 'dist', 'src', 'core', 'logger.js');
+
+/** Runs `script` in a fresh Node process with the built logger as `logger`; returns what it wrote to stdout. */
+function stdoutOf(script: string): string {
+  if (!existsSync(LOGGER)) throw new Error(`${LOGGER} is missing: run "npm run build" first (npm test does)`);
+  return execFileSync(process.execPath, ['-e', `const { consoleLogger: logger } = require(${JSON.stringify(LOGGER)});\n${script}`], { encoding: 'utf8' });
+}
+
+describe('formatLogLine', () => {
+  it('writes key=value pairs, quoting values with blanks and leaving out undefined ones', () => {
+    expect(formatLogLine('request', { status: 200, client: 'team a', model: 'gpt-4o', gone: undefined })).toBe('request status=200 client="team a" model=gpt-4o');
+  });
+});
+
+describe('consoleLogger', () => {
+  it('writes lines still waiting for their batch when the process exits at once', () => {
+    const out = stdoutOf("logger.info('request', { n: 1 }); logger.info('request', { n: 2 }); process.exit(0);");
+    expect(out).toBe('request n=1\nrequest n=2\n');
+  });
+
+  it('writes every line, in order, when more pile up than one batch holds', () => {
+    const out = stdoutOf("for (let n = 0; n < 1000; n++) logger.info('request', { n });");
+    expect(out.split('\n').slice(0, -1)).toEqual(Array.from({ length: 1000 }, (_, n) => `request n=${n}`));
+  });
+});
