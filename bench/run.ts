@@ -7,15 +7,27 @@
  *  - the proxy's resident memory with 1,000 streams open at once.
  * Prints a table and writes the numbers to bench/results/latest.json. Results are ratios within this run, so
  * they compare like with like on whatever machine runs it.
+ *
+ * How throughput is measured, since a 2-core machine running the client, the emulator and a server drifts by
+ * tens of percent over a minute, and a server is slowed for a few seconds after the emulator was run flat out:
+ *  - the direct calls are measured first; then both servers are warmed up, unmeasured, which absorbs that;
+ *  - pass-through and proxy then alternate in BENCH_ROUNDS rounds of BENCH_SECONDS each, taking turns at going
+ *    first, and the ratio reported is the median of the rounds' ratios.
+ * The servers write their output to log files in bench/results, not to this process: the process making the
+ * load must not also be reading one contestant's log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 
 const ROOT = join(__dirname, '..', '..');
-const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 4) * 1000;
+const OUT = join(ROOT, 'bench', 'results');
+const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 2) * 1000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const WARMUP_MS = 1000;
+/** Before each measured run: time for the client's pool to connect and the server to settle. */
+const SETTLE_MS = 300;
 const CONCURRENCY = [1, 16, 64];
 const OPEN_STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
 const KEY = 'emulator-key';
@@ -27,25 +39,30 @@ interface Server {
   child: ChildProcess;
 }
 
+/** Starts a server with its output going to bench/results/<name>.log; resolves with the URL it prints. */
 function startProcess(name: string, script: string, env: Record<string, string>, pattern: RegExp): Promise<Server> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  const logFile = join(OUT, `${name}.log`);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 15_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const url = pattern.exec(output)?.[1];
-      if (url !== undefined) {
-        clearTimeout(timer);
-        // Keep draining its output (the proxy logs every request), without holding it.
-        child.stdout?.removeListener('data', onData);
-        child.stdout?.resume();
-        resolve({ name, url, child });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}):\n${output}`)));
+    const output = (): string => readFileSync(logFile, 'utf8');
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      reject(new Error(`${name} did not start:\n${output()}`));
+    }, 15_000);
+    const poll = setInterval(() => {
+      const url = pattern.exec(output())?.[1];
+      if (url === undefined) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve({ name, url, child });
+    }, 50);
+    child.once('exit', (code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}):\n${output()}`));
+    });
   });
 }
 
@@ -82,14 +99,38 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/** One server's run at one concurrency: its rate in each round, and the latency over every round. */
 interface LoadResult {
   rps: number;
+  /** The server's CPU time per request (median over rounds), microseconds. */
+  cpuUsPerRequest: number;
+  roundsRps: number[];
   p50: number;
   p99: number;
   errors: number;
 }
 
-async function load(server: Server, concurrency: number): Promise<LoadResult> {
+interface LoadSample {
+  rps: number;
+  latencies: number[];
+  errors: number;
+  /** The server's own CPU time (user and system) per request, microseconds. */
+  cpuUsPerRequest: number;
+}
+
+/** A process's CPU time so far (user + system), microseconds, from Linux's accounting. */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  // Fields after the command name (which may hold spaces, so split after its closing parenthesis).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
+}
+
+const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+
+/** `concurrency` clients calling the server back to back for DURATION_MS, after `warmupMs` not counted. */
+async function load(server: Server, concurrency: number, warmupMs: number): Promise<LoadSample> {
   const { origin, path, headers, body } = target(server);
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
   const latencies: number[] = [];
@@ -110,17 +151,49 @@ async function load(server: Server, concurrency: number): Promise<LoadResult> {
     }
   };
   const workers = Array.from({ length: concurrency }, worker);
-  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
   measuring = true;
   const started = performance.now();
+  const cpuBefore = cpuMicros(server.child.pid);
   await new Promise((resolve) => setTimeout(resolve, DURATION_MS));
   measuring = false;
+  const cpuUs = cpuMicros(server.child.pid) - cpuBefore;
   const elapsed = performance.now() - started;
   stop = true;
   await Promise.all(workers);
   await pool.close();
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return { rps: latencies.length / (elapsed / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors };
+  return { rps: latencies.length / (elapsed / 1000), latencies, errors, cpuUsPerRequest: cpuUs / Math.max(1, latencies.length) };
+}
+
+function summarise(samples: readonly LoadSample[]): LoadResult {
+  const latencies = samples.flatMap((sample) => sample.latencies).sort((a, b) => a - b);
+  return {
+    rps: median(samples.map((sample) => sample.rps)),
+    cpuUsPerRequest: median(samples.map((sample) => sample.cpuUsPerRequest)),
+    roundsRps: samples.map((sample) => Math.round(sample.rps)),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
+  };
+}
+
+/**
+ * The pass-through and the proxy at one concurrency, in ROUNDS rounds, taking turns at going first. Also the
+ * median, over rounds, of the proxy's rate over the pass-through's.
+ */
+async function loadRounds(passThrough: Server, proxy: Server, concurrency: number): Promise<{ passThrough: LoadResult; proxy: LoadResult; ratio: number }> {
+  const floor: LoadSample[] = [];
+  const ours: LoadSample[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      floor.push(await load(passThrough, concurrency, SETTLE_MS));
+      ours.push(await load(proxy, concurrency, SETTLE_MS));
+    } else {
+      ours.push(await load(proxy, concurrency, SETTLE_MS));
+      floor.push(await load(passThrough, concurrency, SETTLE_MS));
+    }
+  }
+  return { passThrough: summarise(floor), proxy: summarise(ours), ratio: median(ours.map((sample, round) => sample.rps / floor[round]!.rps)) };
 }
 
 interface StreamResult {
@@ -190,34 +263,43 @@ async function openStreamsMemory(proxy: Server, count: number): Promise<{ open: 
 const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION_MS / 1000 };
+  mkdirSync(OUT, { recursive: true });
+  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION_MS / 1000, rounds: ROUNDS };
   const fast = await startTrio(0);
   const rows: string[] = [];
   try {
-    const throughput: Record<string, Record<number, LoadResult>> = {};
-    for (const server of [fast.direct, fast.passThrough, fast.proxy]) {
-      throughput[server.name] = {};
-      for (const concurrency of CONCURRENCY) throughput[server.name]![concurrency] = await load(server, concurrency);
+    const throughput: Record<string, Record<number, LoadResult>> = { emulator: {}, 'pass-through': {}, proxy: {} };
+    const proxyRatios: Record<number, number> = {};
+    for (const concurrency of CONCURRENCY) throughput.emulator![concurrency] = summarise([await load(fast.direct, concurrency, WARMUP_MS)]);
+    for (const server of [fast.passThrough, fast.proxy]) await load(server, 16, WARMUP_MS);
+    for (const concurrency of CONCURRENCY) {
+      const measured = await loadRounds(fast.passThrough, fast.proxy, concurrency);
+      throughput['pass-through']![concurrency] = measured.passThrough;
+      throughput.proxy![concurrency] = measured.proxy;
+      proxyRatios[concurrency] = measured.ratio;
     }
     results.throughput = throughput;
+    results.proxyToPassThroughRatios = proxyRatios;
     const direct = throughput.emulator!;
-    rows.push('Non-streaming chat completions: requests per second (ratio to direct) and latency added over direct');
+    rows.push(`Non-streaming chat completions, ${ROUNDS} rounds of ${DURATION_MS / 1000} s each: median requests per second (ratio to direct), latency added over direct`);
     rows.push('clients | direct rps | pass-through rps (ratio) | proxy rps (ratio) | proxy/pass-through | added p50 pass / proxy ms | added p99 pass / proxy ms');
     for (const c of CONCURRENCY) {
       const d = direct[c]!;
       const p = throughput['pass-through']![c]!;
       const x = throughput.proxy![c]!;
       rows.push(
-        `${String(c).padStart(7)} | ${fixed(d.rps, 0).padStart(10)} | ${fixed(p.rps, 0)} (${fixed(p.rps / d.rps)}x) | ${fixed(x.rps, 0)} (${fixed(x.rps / d.rps)}x) | ${fixed(x.rps / p.rps)}x | ${fixed(p.p50 - d.p50, 3)} / ${fixed(x.p50 - d.p50, 3)} | ${fixed(p.p99 - d.p99, 3)} / ${fixed(x.p99 - d.p99, 3)}`,
+        `${String(c).padStart(7)} | ${fixed(d.rps, 0).padStart(10)} | ${fixed(p.rps, 0)} (${fixed(p.rps / d.rps)}x) | ${fixed(x.rps, 0)} (${fixed(x.rps / d.rps)}x) | ${fixed(proxyRatios[c]!)}x | ${fixed(p.p50 - d.p50, 3)} / ${fixed(x.p50 - d.p50, 3)} | ${fixed(p.p99 - d.p99, 3)} / ${fixed(x.p99 - d.p99, 3)}`,
       );
     }
+    rows.push(`server CPU time per request, pass-through / proxy: ${CONCURRENCY.map((c) => `${c}: ${fixed(throughput['pass-through']![c]!.cpuUsPerRequest, 0)} / ${fixed(throughput.proxy![c]!.cpuUsPerRequest, 0)} µs`).join('; ')}`);
+    rows.push(`(proxy/pass-through is the median of the rounds' ratios; per round: ${CONCURRENCY.map((c) => `${c}: ${throughput.proxy![c]!.roundsRps.map((x, i) => fixed(x / throughput['pass-through']![c]!.roundsRps[i]!)).join(' ')}`).join('; ')})`);
     const errors = Object.values(throughput).flatMap((byC) => Object.values(byC).map((r) => r.errors)).reduce((a, b) => a + b, 0);
     results.errors = errors;
     const p1 = throughput['pass-through']![1]!;
     const x1 = throughput.proxy![1]!;
     results.targets = {
-      rpsRatioToPassThroughAt16: throughput.proxy![16]!.rps / throughput['pass-through']![16]!.rps,
-      rpsRatioToPassThroughAt64: throughput.proxy![64]!.rps / throughput['pass-through']![64]!.rps,
+      rpsRatioToPassThroughAt16: proxyRatios[16],
+      rpsRatioToPassThroughAt64: proxyRatios[64],
       addedP50OverPassThroughAt1Ms: x1.p50 - p1.p50,
     };
   } finally {
@@ -262,9 +344,7 @@ async function main(): Promise<void> {
   rows.push(`  resident memory <= 150 MB at ${OPEN_STREAMS} streams: ${fixed(targets.residentMbWithOpenStreams ?? Number.NaN, 1)} MB`);
   rows.push(`  failed requests: ${String(results.errors)}`);
   console.info(rows.join('\n'));
-  const out = join(ROOT, 'bench', 'results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.info(`\nwritten to bench/results/latest.json`);
 }
 
