@@ -87,7 +87,9 @@ async function startTrio(chunkDelayMs: number, proxyEnv: Record<string, string> 
 
 /** What a client calls on each server: Azure's URL directly, OpenAI's through the two proxies. */
 function target(server: Server, stream = false): { origin: string; path: string; headers: Record<string, string>; body: string } {
-  const body = stream ? JSON.stringify({ ...JSON.parse(BODY), stream: true, max_tokens: undefined }) : BODY;
+  // The stream asks for its usage chunk: otherwise the proxy asks for it itself (to log the tokens) and drops
+  // it, so its streams would have one chunk fewer than the others and their mean gap would not compare.
+  const body = stream ? JSON.stringify({ ...JSON.parse(BODY), stream: true, stream_options: { include_usage: true }, max_tokens: undefined }) : BODY;
   if (server.name === 'emulator') {
     return { origin: server.url, path: '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21', headers: { 'api-key': KEY, 'content-type': 'application/json' }, body };
   }
