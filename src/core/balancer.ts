@@ -29,23 +29,28 @@ export function backendKey(backend: Backend, defaultEndpoint: string): string {
   return `${backend.endpoint ?? defaultEndpoint}|${backend.deployment}`;
 }
 
-/** Labels already made: every request names its backend twice (header and log), and a URL parse is not free. */
-const labels = new WeakMap<Backend, { defaultEndpoint: string; label: string }>();
+/**
+ * Endpoint hosts already parsed: every request names its backend twice (header and log line). Endpoints come
+ * from the configuration only, so this stays small; backends may not (unmapped models make one per request).
+ */
+const hosts = new Map<string, string>();
+
+function hostOf(endpoint: string): string {
+  let host = hosts.get(endpoint);
+  if (host === undefined) {
+    try {
+      host = new URL(endpoint).host;
+    } catch {
+      host = endpoint;
+    }
+    hosts.set(endpoint, host);
+  }
+  return host;
+}
 
 /** A name for a backend that can be shown and logged: the deployment, and the resource host when it has one. */
 export function backendLabel(backend: Backend, defaultEndpoint: string): string {
-  const cached = labels.get(backend);
-  if (cached?.defaultEndpoint === defaultEndpoint) return cached.label;
-  const endpoint = backend.endpoint ?? defaultEndpoint;
-  let host = endpoint;
-  try {
-    host = new URL(endpoint).host;
-  } catch {
-    // keep as is
-  }
-  const label = `${backend.deployment}@${host}`;
-  labels.set(backend, { defaultEndpoint, label });
-  return label;
+  return `${backend.deployment}@${hostOf(backend.endpoint ?? defaultEndpoint)}`;
 }
 
 export class Balancer {
