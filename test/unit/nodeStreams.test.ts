@@ -63,7 +63,8 @@ describe('StagedNodeBody.writeTo', () => {
     expect(Buffer.concat(destination.chunks).length).toBe(200 * 1024);
   });
 
-  it('destroys the source, and says the body was cancelled, when the destination closes first', async () => {
+  /** A body being written, with its first chunk through. */
+  async function writing(): Promise<{ source: PassThrough; stage: ReturnType<typeof recordingStage>; destination: ReturnType<typeof sink>; done: Promise<void> }> {
     const source = new PassThrough();
     const body = new StagedNodeBody(source);
     const stage = recordingStage();
@@ -72,6 +73,12 @@ describe('StagedNodeBody.writeTo', () => {
     const done = body.writeTo(destination);
     source.write('first');
     await new Promise((resolve) => setImmediate(resolve));
+    expect(text(destination.chunks)).toBe('FIRST');
+    return { source, stage, destination, done };
+  }
+
+  it('destroys the source, and says the body was cancelled, when the destination closes first', async () => {
+    const { source, stage, destination, done } = await writing();
     destination.destroy();
     await done;
     expect(source.destroyed).toBe(true);
@@ -79,14 +86,7 @@ describe('StagedNodeBody.writeTo', () => {
   });
 
   it('fails, leaving the destination unended, when the source breaks midway', async () => {
-    const source = new PassThrough();
-    const body = new StagedNodeBody(source);
-    const stage = recordingStage();
-    body.addStage(stage);
-    const destination = sink();
-    const done = body.writeTo(destination);
-    source.write('part');
-    await new Promise((resolve) => setImmediate(resolve));
+    const { source, stage, destination, done } = await writing();
     source.destroy(new Error('connection reset'));
     await expect(done).rejects.toThrow('connection reset');
     expect(destination.writableEnded).toBe(false);
