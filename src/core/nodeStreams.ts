@@ -193,9 +193,9 @@ export class StagedNodeBody {
       const settle = (outcome: BodyOutcome, error?: unknown): void => {
         if (settled) return;
         settled = true;
+        // onError stays: destroying an HTTP client's body emits an abort error, which must not go unheard.
         source.off('data', onData);
         source.off('end', onEnd);
-        source.off('error', onError);
         source.off('close', onSourceClose);
         destination.off('drain', onDrain);
         destination.off('close', onDestinationClose);

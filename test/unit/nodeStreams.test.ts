@@ -63,9 +63,16 @@ describe('StagedNodeBody.writeTo', () => {
     expect(Buffer.concat(destination.chunks).length).toBe(200 * 1024);
   });
 
+  /** Like an undici response body: destroyed without a reason, it fails with an abort error. */
+  class HttpBody extends PassThrough {
+    override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+      callback(error ?? Object.assign(new Error('Request aborted'), { code: 'UND_ERR_ABORTED' }));
+    }
+  }
+
   /** A body being written, with its first chunk through. */
   async function writing(): Promise<{ source: PassThrough; stage: ReturnType<typeof recordingStage>; destination: ReturnType<typeof sink>; done: Promise<void> }> {
-    const source = new PassThrough();
+    const source = new HttpBody();
     const body = new StagedNodeBody(source);
     const stage = recordingStage();
     body.addStage(stage);
@@ -79,9 +86,18 @@ describe('StagedNodeBody.writeTo', () => {
 
   it('destroys the source, and says the body was cancelled, when the destination closes first', async () => {
     const { source, stage, destination, done } = await writing();
-    destination.destroy();
-    await done;
+    const unheard: unknown[] = [];
+    const onUncaught = (error: unknown): number => unheard.push(error);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      destination.destroy();
+      await done;
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
     expect(source.destroyed).toBe(true);
+    expect(unheard).toEqual([]);
     expect(stage.outcomes).toEqual(['cancelled']);
   });
 
