@@ -82,7 +82,16 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
         readable.on('data', (chunk: Buffer) => {
           if (settled) return;
           const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-          const out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
+          let out: readonly Uint8Array[];
+          try {
+            out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
+          } catch (error) {
+            // A stage that fails fails this body, not the process (this runs in an event handler).
+            controller.error(error);
+            end('error');
+            readable.destroy();
+            return;
+          }
           for (const piece of out) controller.enqueue(piece);
           // Pause only once something was handed on: a chunk a stage kept (half an SSE event) satisfies no read,
           // and a paused source would then leave that read waiting for ever.
@@ -99,7 +108,7 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
             end('error');
           }
         });
-        readable.once('error', (error) => {
+        readable.on('error', (error) => {
           if (settled) return;
           controller.error(options.onCancel === 'stop-reading' ? broken(error) : error);
           end('error');
@@ -206,7 +215,15 @@ export class StagedNodeBody {
       const uncork = (): void => destination.uncork();
       const onData = (chunk: Buffer): void => {
         const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        const out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
+        let out: readonly Uint8Array[];
+        try {
+          out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
+        } catch (error) {
+          // A stage that fails fails this body, not the process (this runs in an event handler).
+          settle('error', error);
+          source.destroy();
+          return;
+        }
         if (out.length === 0) return;
         // Corked until the next tick: a small body and its end go out in one write (one syscall, one packet),
         // while a stream's chunks still leave as they come.

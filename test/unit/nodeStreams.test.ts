@@ -109,6 +109,29 @@ describe('StagedNodeBody.writeTo', () => {
     expect(stage.outcomes).toEqual(['error']);
   });
 
+  it('fails the body, not the process, when a stage throws', async () => {
+    const failing: BodyStage = {
+      transform: () => {
+        throw new Error('stage bug');
+      },
+    };
+    const written = new HttpBody();
+    const body = new StagedNodeBody(written);
+    body.addStage(failing);
+    const done = body.writeTo(sink());
+    written.write('x');
+    await expect(done).rejects.toThrow('stage bug');
+    expect(written.destroyed).toBe(true);
+
+    const read = new HttpBody();
+    const webBody = new StagedNodeBody(read);
+    webBody.addStage(failing);
+    const text = new Response(webBody.toWeb()).text();
+    read.write('x');
+    await expect(text).rejects.toThrow('stage bug');
+    expect(read.destroyed).toBe(true);
+  });
+
   it('is read once: no stage can be added, and no second reader can take it, after it is taken', async () => {
     const body = new StagedNodeBody(Readable.from([Buffer.from('x')]));
     const web = body.toWeb();
