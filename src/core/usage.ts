@@ -59,22 +59,37 @@ export function lastUsage(text: string): TokenUsage | undefined {
   return undefined;
 }
 
-/** A stage that tells `onUsage` the body's usage when it ends (not when it is cancelled), keeping only its tail. */
+/**
+ * A stage that tells `onUsage` the body's usage when it ends (not when it is cancelled). It holds the chunks
+ * that make up the body's last TAIL_BYTES (references, not copies: they are in flight anyway), and joins them
+ * once, at the end, so a long stream costs nothing per chunk beyond a push.
+ */
 export function createUsageStage(onUsage: (usage: TokenUsage | undefined) => void): BodyStage {
-  let tail = Buffer.alloc(0);
+  let chunks: Uint8Array[] = [];
+  let first = 0;
+  let held = 0;
   return {
     onChunk(chunk) {
-      // Copy at most TAIL_BYTES per chunk, however large the body.
-      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (bytes.length >= TAIL_BYTES) {
-        tail = Buffer.from(bytes.subarray(bytes.length - TAIL_BYTES));
-      } else {
-        const keep = tail.subarray(Math.max(0, tail.length - (TAIL_BYTES - bytes.length)));
-        tail = Buffer.concat([keep, bytes]);
+      chunks.push(chunk);
+      held += chunk.byteLength;
+      // Let go of the oldest chunks while the rest still hold TAIL_BYTES.
+      while (first < chunks.length - 1 && held - (chunks[first] as Uint8Array).byteLength >= TAIL_BYTES) {
+        held -= (chunks[first] as Uint8Array).byteLength;
+        chunks[first++] = EMPTY;
+      }
+      if (first > 64 && first * 2 > chunks.length) {
+        chunks = chunks.slice(first);
+        first = 0;
       }
     },
     onEnd(outcome) {
-      if (outcome === 'complete') onUsage(lastUsage(tail.toString('utf8')));
+      if (outcome !== 'complete') return;
+      const kept = chunks.slice(first);
+      // Only the end of the oldest kept chunk is needed.
+      if (kept[0] !== undefined && held > TAIL_BYTES) kept[0] = kept[0].subarray(held - TAIL_BYTES);
+      onUsage(lastUsage(Buffer.concat(kept).toString('utf8')));
     },
   };
 }
+
+const EMPTY = new Uint8Array(0);

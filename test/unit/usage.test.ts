@@ -38,6 +38,35 @@ describe('createUsageStage', () => {
   });
 });
 
+describe('createUsageStage over many chunks', () => {
+  const run = async (chunks: readonly string[]): Promise<{ out: string; seen: TokenUsage | undefined }> => {
+    let seen: TokenUsage | undefined;
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+        controller.close();
+      },
+    });
+    const out = await new Response(applyStage(source, createUsageStage((usage) => (seen = usage)))).text();
+    return { out, seen };
+  };
+
+  it('finds the final usage chunk of a long stream of small events', async () => {
+    const events = Array.from({ length: 5000 }, (_, i) => `data: {"choices":[{"delta":{"content":"token ${i}"}}],"usage":null}\n\n`);
+    events.push('data: {"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5000,"total_tokens":5010}}\n\n', 'data: [DONE]\n\n');
+    const { out, seen } = await run(events);
+    expect(out).toBe(events.join(''));
+    expect(seen).toEqual({ prompt: 10, completion: 5000, total: 5010 });
+  });
+
+  it('reads a usage object split over chunks, after a chunk larger than the tail it keeps', async () => {
+    const body = `{"data":"${'x'.repeat(100_000)}","usage":{"prompt_tokens":3,"total_tokens":3}}`;
+    const at = body.indexOf('"prompt_tokens"') + 5;
+    const { seen } = await run([body.slice(0, at), body.slice(at)]);
+    expect(seen).toEqual({ prompt: 3, completion: 0, total: 3 });
+  });
+});
+
 describe('requestStreamUsage', () => {
   const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString();
 
