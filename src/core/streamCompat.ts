@@ -97,13 +97,15 @@ export function createSseEventFilterStage(drop: (data: string) => boolean): Body
       while (end >= 0) {
         const event = buffer.subarray(start, end);
         if (drop(eventData(event))) {
-          if (start > keepFrom) out.push(buffer.slice(keepFrom, start));
+          if (start > keepFrom) out.push(buffer.subarray(keepFrom, start));
           keepFrom = end;
         }
         start = end;
         end = endOfEvent(buffer, start + 1);
       }
-      if (start > keepFrom) out.push(buffer.slice(keepFrom, start));
+      // What passes is a view of this chunk (nothing writes to it again); what waits is copied, so that half an
+      // event does not keep a whole network chunk alive.
+      if (start > keepFrom) out.push(buffer.subarray(keepFrom, start));
       pending = buffer.slice(start);
       return out;
     },
