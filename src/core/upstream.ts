@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import { ProxyError } from './errors';
 import { StagedNodeBody } from './nodeStreams';
+import type { ClientSignal } from './proxyRequest';
 import { NodeBodyResponse, type ProxyResponse } from './proxyResponse';
 
 export interface UpstreamRequest {
@@ -18,7 +19,7 @@ export interface UpstreamRequest {
   /** Lower-case names; a plain record, since that is what the HTTP client takes (no Headers to build and copy). */
   headers: Readonly<Record<string, string>>;
   body?: Uint8Array | ReadableStream<Uint8Array> | null;
-  signal?: AbortSignal;
+  signal?: ClientSignal;
   /** Give up when the response headers have not come after this long (the client's default otherwise). */
   headersTimeoutMs?: number;
   /** Keep only the response headers this accepts (all by default). */

@@ -1,13 +1,13 @@
 /**
  * A small HTTP host for the core, so the proxy runs where Azure Functions Core Tools cannot be installed.
- * It converts Node's request to a web Request and streams the web Response back with backpressure; when the
- * client disconnects, the request's signal aborts and the response stream is cancelled, which closes the
- * upstream call.
+ * It serves Node's request as a light ProxyRequest and writes the answer back with backpressure (the proxy's own
+ * upstream answers straight into the socket); when the client disconnects, the request's signal aborts and the
+ * response body is cancelled, which closes the upstream call.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openAIError } from '../core/errors';
-import { BodyLimitExceeded, type ProxyRequest } from '../core/proxyRequest';
+import { BodyLimitExceeded, ClientAbort, type ProxyRequest } from '../core/proxyRequest';
 import { readableToWeb } from '../core/nodeStreams';
 import type { OpenAIProxy } from '../core/proxy';
 import { discardBody, type ProxyResponse } from '../core/proxyResponse';
@@ -33,11 +33,11 @@ class NodeRequest implements ProxyRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: Headers;
-  readonly signal: AbortSignal;
+  readonly signal: ClientAbort;
   readonly #req: IncomingMessage;
   #body: ReadableStream<Uint8Array> | null | undefined;
 
-  constructor(req: IncomingMessage, signal: AbortSignal, origin: string) {
+  constructor(req: IncomingMessage, signal: ClientAbort, origin: string) {
     this.#req = req;
     this.method = req.method ?? 'GET';
     this.url = `${origin}${req.url ?? '/'}`;
@@ -138,13 +138,13 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
 }
 
 async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
-  const disconnect = new AbortController();
+  const disconnect = new ClientAbort();
   res.once('close', () => {
     if (!res.writableFinished) disconnect.abort();
   });
   let request: ProxyRequest;
   try {
-    request = new NodeRequest(req, disconnect.signal, origin);
+    request = new NodeRequest(req, disconnect, origin);
   } catch {
     const response = openAIError(400, { message: 'The request line or headers are malformed.', code: 'bad_request' });
     writeHead(res, response);

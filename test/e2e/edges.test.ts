@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
-import { startStack, waitFor, type Stack } from '../helpers/stack';
+import { startProxy, startStack, waitFor, type Stack } from '../helpers/stack';
 
 const KEY = { authorization: `Bearer ${EMULATOR_API_KEY}` };
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -136,6 +136,40 @@ describe('a client that hangs up mid-stream', () => {
     expect(stack.emulator.stats.streamsCompleted).toBe(0);
     await waitFor(() => stack.emulator.stats.openStreams === 0, 1000, 'no open upstream streams');
     await waitFor(() => stack.logs.some((line) => line.includes('status=499')), 1000, 'the request to be logged as closed by the client');
+  });
+});
+
+describe('a client that hangs up before Azure answers', () => {
+  it('closes the upstream call at once, and is logged as 499', async () => {
+    // An upstream that takes the request and never answers, like a long completion.
+    const upstreamClosed: number[] = [];
+    let received = 0;
+    const silent: Server = createServer((req) => {
+      received++;
+      req.socket.once('close', () => upstreamClosed.push(Date.now()));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const running = await startProxy({ AZURE_OPENAI_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+    try {
+      const controller = new AbortController();
+      const call = fetch(`${running.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { ...KEY, ...JSON_TYPE },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a long answer, please' }] }),
+        signal: controller.signal,
+      });
+      await waitFor(() => received === 1, 1000, 'the call to reach the upstream');
+      const hungUp = Date.now();
+      controller.abort();
+      await expect(call).rejects.toThrow();
+      await waitFor(() => upstreamClosed.length === 1, 1000, 'the upstream connection to close');
+      expect(upstreamClosed[0]! - hungUp).toBeLessThan(1000);
+      await waitFor(() => running.logs.some((line) => line.includes('status=499')), 1000, 'the request to be logged as closed by the client');
+    } finally {
+      await running.close();
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 
