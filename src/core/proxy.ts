@@ -64,7 +64,7 @@ export class OpenAIProxy {
     await Promise.all([this.#source.close(), this.#metrics?.shutdown()]);
   }
 
-  /** Serves one request as a web Response: `serve` for web-standard callers. */
+  /** `serve`, answering with a web Response, for web-standard callers. */
   async handle(request: ProxyRequest, options: HandleOptions = {}): Promise<Response> {
     return toWebResponse(await this.serve(request, options));
   }
