@@ -13,7 +13,7 @@ import { openaiForward } from './handlers/openaiForward';
 import type { BodyOutcome } from './nodeStreams';
 import { consoleLogger, type Logger } from './logger';
 import type { ProxyRequest } from './proxyRequest';
-import { hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './proxyResponse';
+import { discardBody, hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './proxyResponse';
 import type { RequestMetrics, RequestRecord } from './telemetry';
 import { ROUTE_TABLE, type RouteDefinition } from './routes';
 import { Router } from './router';
@@ -91,6 +91,11 @@ export class OpenAIProxy {
       response ??= await this.#dispatch(request, url, services, logFields);
     } catch (error) {
       response = errorResponse(error, request, services.logger);
+    }
+    if (request.method === 'HEAD' && hasBody(response)) {
+      // A HEAD answer has no body: dropped here, so the line logs the answer, not a body cut short.
+      void discardBody(response);
+      response = { status: response.status, headers: response.headers, body: null };
     }
     addCorsHeaders(response.headers, config.corsAllowOrigin);
     const requestId = randomUUID();

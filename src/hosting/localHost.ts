@@ -157,11 +157,6 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
     return;
   }
   writeHead(res, response);
-  if (req.method === 'HEAD') {
-    res.end();
-    await discardBody(response);
-    return;
-  }
   // The proxy's own responses are written straight into the socket; others are read as web streams.
   if (response.writeBodyTo !== undefined) {
     await response.writeBodyTo(res);
