@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { checkBackend, ModelMap, ModelMapSyntaxError, parseModelMapper, type BackendAuth, type ModelTarget } from './modelMap';
+import { checkBackend, isApiVersion, ModelMap, ModelMapSyntaxError, parseModelMapper, type BackendAuth, type ModelTarget } from './modelMap';
 
 export const DEFAULT_API_VERSION = '2024-10-21';
 /** The dated preview used by the route families that no GA api-version has (responses, assistants, speech...). */
@@ -181,12 +181,10 @@ const httpUrl = z
   .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }))
   .transform((v) => v.replace(/\/+$/, ''));
 
-const DATED_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
-
 const apiVersion = z
   .string()
   .trim()
-  .refine((v) => v === 'v1' || v === 'preview' || DATED_API_VERSION.test(v), 'must look like 2024-10-21 or 2025-04-01-preview, or be v1 or preview');
+  .refine(isApiVersion, 'must look like 2024-10-21 or 2025-04-01-preview, or be v1 or preview');
 
 const positiveInteger = z.coerce.number().int().positive();
 
@@ -318,7 +316,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
   }
 
   const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
-  const apiShape: ApiShape = globalVersion === 'v1' || globalVersion === 'preview' ? 'v1' : 'dated';
+  const apiShape = shapeOf(globalVersion);
   const apiVersions = familyApiVersions(settings, nameOf, globalVersion, apiShape, problems);
   const auth = upstreamAuth(settings, problems);
   const backendKeys = checkBackends(env, modelMap, { apiShape, globalVersion, auth, hasFixedKey: settings.fixedApiKey !== undefined, keyPrefix, storeModels: store?.models }, problems);

@@ -113,6 +113,11 @@ const BACKEND_AUTHS: ReadonlySet<string> = new Set(['passthrough', 'key', 'manag
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const API_VERSION = /^(\d{4}-\d{2}-\d{2}(-preview)?|v1|preview)$/;
 
+/** An api-version Azure knows the form of: dated (2024-10-21, 2025-04-01-preview), or `v1` / `preview`. */
+export function isApiVersion(version: string): boolean {
+  return API_VERSION.test(version);
+}
+
 /** A value as text for a message: strings as they are, anything else as JSON. */
 function shown(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
@@ -148,7 +153,7 @@ export function checkBackend(fields: {
     backend.endpoint = url.origin;
   }
   if (apiVersion !== undefined) {
-    if (typeof apiVersion !== 'string' || !API_VERSION.test(apiVersion)) throw new Error(`apiVersion "${shown(apiVersion)}" must look like 2024-10-21, 2025-04-01-preview, v1 or preview`);
+    if (typeof apiVersion !== 'string' || !isApiVersion(apiVersion)) throw new Error(`apiVersion "${shown(apiVersion)}" must look like 2024-10-21, 2025-04-01-preview, v1 or preview`);
     backend.apiVersion = apiVersion;
   }
   if (auth !== undefined) {
