@@ -16,8 +16,8 @@ function endOfString(text: string, start: number): number {
   throw new SyntaxError('unterminated string');
 }
 
-/** The end index of the JSON value that starts at `start`. */
-function endOfValue(text: string, start: number): number {
+/** The end index of the JSON value that starts at `start`; a SyntaxError if the text ends inside it. */
+export function endOfValue(text: string, start: number): number {
   const first = text[start];
   if (first === '"') return endOfString(text, start);
   if (first === '{' || first === '[') {

@@ -5,6 +5,7 @@
  * `stream_options.include_usage`), and in the Responses API's `response.completed` event.
  */
 import { isRecord } from './isRecord';
+import { endOfValue } from './jsonModel';
 import type { BodyStage } from './nodeStreams';
 
 export interface TokenUsage {
@@ -14,19 +15,6 @@ export interface TokenUsage {
 }
 
 const TAIL_BYTES = 32 * 1024;
-
-/** The end index of the JSON object that starts at `start` (a `{`), or -1. */
-function endOfObject(text: string, start: number): number {
-  let depth = 0;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-    } else if (c === '{') depth++;
-    else if (c === '}' && --depth === 0) return i + 1;
-  }
-  return -1;
-}
 
 function tokens(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
@@ -47,13 +35,11 @@ export function lastUsage(text: string): TokenUsage | undefined {
     let i = at + '"usage"'.length;
     while (i < text.length && /[\s:]/.test(text[i] as string)) i++;
     if (text[i] !== '{') continue; // null, or cut off
-    const end = endOfObject(text, i);
-    if (end < 0) continue;
     try {
-      const usage = toTokenUsage(JSON.parse(text.slice(i, end)));
+      const usage = toTokenUsage(JSON.parse(text.slice(i, endOfValue(text, i))));
       if (usage !== undefined) return usage;
     } catch {
-      // not JSON after all: look further back
+      // cut off at the end, or not JSON after all: look further back
     }
   }
   return undefined;
