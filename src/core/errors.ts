@@ -45,20 +45,16 @@ export function openAIErrorBody(status: number, fields: OpenAIErrorFields): Open
 /** What the Headers constructor accepts (not a global type without the DOM library). */
 export type HeadersInit = ConstructorParameters<typeof Headers>[0];
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+/** A JSON Response, for the proxy's own answers (model lists, mocks, errors). */
+export function jsonResponse(status: number, body: unknown, headers?: HeadersInit): Response {
+  const responseHeaders = new Headers(headers);
+  responseHeaders.set('content-type', 'application/json; charset=utf-8');
+  return new Response(JSON.stringify(body), { status, headers: responseHeaders });
+}
 
 /** A Response carrying an OpenAI-shaped error. */
 export function openAIError(status: number, fields: OpenAIErrorFields, headers?: HeadersInit): Response {
-  const responseHeaders = new Headers(headers);
-  for (const [name, value] of Object.entries(JSON_HEADERS)) responseHeaders.set(name, value);
-  return new Response(JSON.stringify(openAIErrorBody(status, fields)), { status, headers: responseHeaders });
-}
-
-/** A JSON Response, for the proxy's own answers (model lists, mocks). */
-export function jsonResponse(status: number, body: unknown, headers?: HeadersInit): Response {
-  const responseHeaders = new Headers(headers);
-  responseHeaders.set('content-type', JSON_HEADERS['content-type']);
-  return new Response(JSON.stringify(body), { status, headers: responseHeaders });
+  return jsonResponse(status, openAIErrorBody(status, fields), headers);
 }
 
 /** An error the core throws to answer a request early; the dispatcher turns it into an OpenAI error Response. */
