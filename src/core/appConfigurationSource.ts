@@ -277,16 +277,16 @@ export class AppConfigurationSource implements ConfigSource {
       }
     }
     this.#seen = seen;
-    const store: StoreValues = { settings: {}, models: new Map(), clientKeys: [] };
+    const settings: StoreValues['settings'] = {};
     const models = new Map<string, ModelTarget>();
     const clientKeys: ClientKey[] = [];
     for (const meaning of accepted.values()) {
-      if (meaning.kind === 'setting') store.settings[meaning.key] = meaning.value;
+      if (meaning.kind === 'setting') settings[meaning.key] = meaning.value;
       else if (meaning.kind === 'model') models.set(meaning.model, meaning.target);
       else clientKeys.push(meaning.clientKey);
     }
     try {
-      const config = assembleConfig(this.#env, { ...store, models, clientKeys });
+      const config = assembleConfig(this.#env, { settings, models, clientKeys });
       this.#accepted = accepted;
       if (config.azure.auth !== 'passthrough' && config.clientKeys.length === 0 && !config.allowAnonymous) {
         this.#logger.warn('No client keys are configured: every caller will be refused', { store: storeEndpoint(this.#settings) });
