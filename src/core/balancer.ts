@@ -72,23 +72,22 @@ export class Balancer {
     return state;
   }
 
+  /** Whether a backend may be tried now: neither cooling down nor with its circuit open. */
+  #isAvailable(backend: Backend, defaultEndpoint: string, now: number): boolean {
+    const state = this.#states.get(backendKey(backend, defaultEndpoint));
+    return state === undefined || (now >= state.coolingUntil && now >= state.openUntil);
+  }
+
   /** The next backend to try, among those not yet `tried`, or how long until one is back. */
   choose(backends: readonly Backend[], tried: ReadonlySet<Backend>, defaultEndpoint: string): Choice {
     const now = this.#now();
     // A single backend, not set aside: nothing to weigh (the common case, kept cheap).
     const only = backends.length === 1 ? backends[0] : undefined;
-    if (only !== undefined && !tried.has(only)) {
-      const state = this.#states.get(backendKey(only, defaultEndpoint));
-      if (state === undefined || (now >= state.coolingUntil && now >= state.openUntil)) return { kind: 'backend', backend: only };
-    }
+    if (only !== undefined && !tried.has(only) && this.#isAvailable(only, defaultEndpoint, now)) return { kind: 'backend', backend: only };
     const untried = backends.filter((b) => !tried.has(b));
     const priorities = [...new Set(untried.map((b) => b.priority))].sort((a, b) => a - b);
     for (const priority of priorities) {
-      const available = untried.filter((b) => {
-        if (b.priority !== priority) return false;
-        const state = this.#states.get(backendKey(b, defaultEndpoint));
-        return state === undefined || (now >= state.coolingUntil && now >= state.openUntil);
-      });
+      const available = untried.filter((b) => b.priority === priority && this.#isAvailable(b, defaultEndpoint, now));
       if (available.length > 0) return { kind: 'backend', backend: this.#roundRobin(available, defaultEndpoint) };
     }
     let waitMs = Number.POSITIVE_INFINITY;
@@ -125,12 +124,16 @@ export class Balancer {
   }
 
   report(backend: Backend, outcome: Outcome, settings: RoutingSettings, defaultEndpoint: string): void {
-    const state = this.#state(backendKey(backend, defaultEndpoint));
+    const key = backendKey(backend, defaultEndpoint);
+    if (outcome.kind === 'success') {
+      // No state is made for a backend that never failed: unmapped model names (one key each) would pile up.
+      const known = this.#states.get(key);
+      if (known !== undefined) known.failures = 0;
+      return;
+    }
+    const state = this.#state(key);
     const now = this.#now();
     switch (outcome.kind) {
-      case 'success':
-        state.failures = 0;
-        return;
       case 'rate-limited':
         // Without a retry-after, a second: Azure always sends one; a gateway in front may not.
         state.coolingUntil = now + Math.min(outcome.retryAfterMs ?? 1000, settings.cooldownMaxMs);
