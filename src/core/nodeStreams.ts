@@ -9,6 +9,7 @@
  * A body from anywhere else gets the same work from `applyStage`.
  */
 import type { Readable, Writable } from 'node:stream';
+import { clientClosedBody } from './proxyRequest';
 
 /** Bytes read ahead of the consumer; past this the source is paused. */
 const HIGH_WATER_MARK = 256 * 1024;
@@ -67,9 +68,7 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
   let settled = false;
   // A server's request body that breaks off means its client went away: an abort (logged 499), not a failure.
   const broken = (cause?: Error): Error =>
-    options.onCancel === 'stop-reading'
-      ? Object.assign(new Error('The client closed the request body.', { cause }), { name: 'AbortError' })
-      : (cause ?? new Error('The stream closed before its end.'));
+    options.onCancel === 'stop-reading' ? clientClosedBody(cause) : (cause ?? new Error('The stream closed before its end.'));
   const stages = options.stages ?? [];
   const end = (outcome: BodyOutcome): void => {
     settled = true;

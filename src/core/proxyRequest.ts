@@ -41,6 +41,14 @@ export interface ProxyRequest {
   readBody?(limit: number): Promise<Uint8Array>;
 }
 
+/**
+ * A request body cut short: the client went away. An abort (`AbortError`), which the proxy logs as 499, not as
+ * a failure of its own.
+ */
+export function clientClosedBody(cause?: Error): Error {
+  return Object.assign(new Error('The client closed the request body.', { cause }), { name: 'AbortError' });
+}
+
 /** Thrown by `readBody` when the body passes its limit. */
 export class BodyLimitExceeded extends Error {
   override readonly name = 'BodyLimitExceeded';

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openAIError } from '../core/errors';
-import { BodyLimitExceeded, ClientAbort, type ProxyRequest } from '../core/proxyRequest';
+import { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from '../core/proxyRequest';
 import { readableToWeb } from '../core/nodeStreams';
 import type { OpenAIProxy } from '../core/proxy';
 import { discardBody, type ProxyResponse } from '../core/proxyResponse';
@@ -81,15 +81,13 @@ class NodeRequest implements ProxyRequest {
         done();
         resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
       };
-      // A body cut short means the client went away: an abort, which the proxy logs as 499, not as its failure.
-      const clientGone = (cause?: Error): Error => Object.assign(new Error('The client closed the request body.', { cause }), { name: 'AbortError' });
       const onError = (error: Error): void => {
         done();
-        reject(clientGone(error));
+        reject(clientClosedBody(error));
       };
       const onClose = (): void => {
         done();
-        reject(clientGone());
+        reject(clientClosedBody());
       };
       req.on('data', onData);
       req.once('end', onEnd);
