@@ -1,0 +1,61 @@
+/**
+ * The messages between the stand-in host and the stand-in worker: the subset of the Functions language-worker
+ * protocol (azure-functions-language-worker-protobuf, `FunctionRpc.EventStream`) that an HTTP app uses, carried
+ * over Node's IPC channel instead of gRPC. Field names follow the protobuf's (camel-cased as the Node worker sees
+ * them), so the worker side can hand them to `@azure/functions` as the real worker does.
+ */
+
+/** `TypedData`: the forms of it an HTTP invocation uses. */
+export interface RpcTypedData {
+  string?: string;
+  json?: string;
+  bytes?: Uint8Array;
+  http?: Record<string, unknown>;
+}
+
+export interface RpcBindingInfo {
+  type?: string;
+  direction?: 'in' | 'out' | 'inout';
+  [property: string]: unknown;
+}
+
+/** `RpcFunctionMetadata` as the worker reports it from indexing (`FunctionsMetadataResponse`). */
+export interface RpcFunctionMetadata {
+  name: string;
+  functionId: string;
+  bindings: Record<string, RpcBindingInfo>;
+}
+
+export type RpcLogLevel = 'trace' | 'debug' | 'information' | 'warning' | 'error' | 'critical' | 'none';
+
+/** Host to worker. */
+export type HostMessage =
+  /** `WorkerInitRequest` followed by `FunctionsMetadataRequest`: load the app, report capabilities and functions. */
+  | { kind: 'workerInit'; functionAppDirectory: string; hostVersion: string }
+  /** `InvocationRequest`. */
+  | {
+      kind: 'invocation';
+      invocationId: string;
+      functionId: string;
+      inputData: { name: string; data: RpcTypedData }[];
+      triggerMetadata: Record<string, RpcTypedData>;
+    }
+  /** `WorkerTerminate`: run the appTerminate hooks and exit. */
+  | { kind: 'terminate' }
+  /** Not in the protocol: the stand-in's way to sample the worker process (memory), for tests and the bench. */
+  | { kind: 'sample'; id: number };
+
+/** Worker to host. */
+export type WorkerMessage =
+  | {
+      kind: 'workerInitResponse';
+      capabilities: Record<string, string>;
+      functions: RpcFunctionMetadata[];
+      /** The app failed to load (the worker's `blockingAppStartError`): the host indexes no function. */
+      error?: string;
+    }
+  /** `RpcLog`: with an invocation id, a log of that invocation (`category` `<function>.Invocation`). */
+  | { kind: 'rpcLog'; invocationId?: string; category?: string; level: RpcLogLevel; logCategory: 'user' | 'system'; message: string }
+  /** `InvocationResponse`. */
+  | { kind: 'invocationResponse'; invocationId: string; status: 'success' | 'failure'; exception?: string }
+  | { kind: 'sampleResponse'; id: number; rssBytes: number; heapUsedBytes: number; externalBytes: number; cpuMicros: number };
