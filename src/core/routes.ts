@@ -20,7 +20,7 @@ export type AzureCall =
   | { kind: 'none' };
 
 export interface RouteDefinition extends RouteTemplate {
-  /** The Azure Function that serves this route ('catchAll' for the mocked ones). */
+  /** The Azure Function that serves this route (the catch-all's, CATCH_ALL_FUNCTION, for the mocked ones). */
   functionName: string;
   handle: RouteHandler;
   azure: AzureCall;
@@ -58,6 +58,14 @@ function resource(functionName: string, family: ApiFamily, method: HttpMethod, p
 function local(functionName: string, path: string, handle: RouteHandler, mocked = false): RouteDefinition {
   return { functionName, methods: ['GET'], path, handle, azure: { kind: 'none' }, ...(mocked && { mocked: true as const }) };
 }
+
+/**
+ * The function that takes every request no other function matched. The Functions host tries function routes in
+ * the order of the functions' names (`StringComparer.OrdinalIgnoreCase`, azure-functions-host
+ * `FunctionMetadataManager`) and takes the first that matches, so a `{*path}` route shadows every function whose
+ * name sorts after its own: the catch-all's name must sort after every other (the tests check it does).
+ */
+export const CATCH_ALL_FUNCTION = 'zCatchAll';
 
 export const ROUTE_TABLE: readonly RouteDefinition[] = [
   deployment('chatCompletions', '/chat/completions', 'inference', 'json', { streamCompat: true, requestUsage: true }),
@@ -136,12 +144,10 @@ export const ROUTE_TABLE: readonly RouteDefinition[] = [
   resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs/{run_id}/steps'),
   resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs/{run_id}/steps/{step_id}'),
 
-  local('catchAll', '/dashboard/billing/subscription', billingSubscription, true),
-  local('catchAll', '/dashboard/billing/usage', billingUsage, true),
-  local('catchAll', '/dashboard/billing/credit_grants', billingCreditGrants, true),
+  local(CATCH_ALL_FUNCTION, '/dashboard/billing/subscription', billingSubscription, true),
+  local(CATCH_ALL_FUNCTION, '/dashboard/billing/usage', billingUsage, true),
+  local(CATCH_ALL_FUNCTION, '/dashboard/billing/credit_grants', billingCreditGrants, true),
 ];
-
-export const CATCH_ALL_FUNCTION = 'catchAll';
 
 /** The functions with routes of their own: every function name of the table but the catch-all's. */
 export const FUNCTION_NAMES = [...new Set(ROUTE_TABLE.map((route) => route.functionName))].filter(

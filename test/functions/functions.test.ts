@@ -57,7 +57,7 @@ const auth = { authorization: `Bearer ${EMULATOR_API_KEY}`, 'content-type': 'app
 describe('registrations', () => {
   it('registers one function per route-table entry, from one file each, plus the catch-all', () => {
     const files = readdirSync(FUNCTIONS_DIR).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
-    const expected = [...FUNCTION_NAMES, 'catchAll'].sort();
+    const expected = [...FUNCTION_NAMES, 'zCatchAll'].sort();
     expect(files).toEqual(expected);
     expect([...registeredFunctions.keys()].sort()).toEqual(expected);
   });
@@ -69,8 +69,8 @@ describe('registrations', () => {
       const { route, methods } = functionRoute(name);
       expect(registeredFunctions.get(name)).toMatchObject({ route, methods: [...methods, 'OPTIONS'] });
     }
-    expect(registeredFunctions.get('catchAll')?.route).toBe('{*path}');
-    expect(registeredFunctions.get('catchAll')?.methods).toEqual(expect.arrayContaining(['GET', 'POST', 'DELETE', 'OPTIONS']));
+    expect(registeredFunctions.get('zCatchAll')?.route).toBe('{*path}');
+    expect(registeredFunctions.get('zCatchAll')?.methods).toEqual(expect.arrayContaining(['GET', 'POST', 'DELETE', 'OPTIONS']));
   });
 });
 
@@ -115,7 +115,7 @@ describe('handlers', () => {
   });
 
   it('lets the catch-all serve a request meant for another function', async () => {
-    const response = await invoke('catchAll', {
+    const response = await invoke('zCatchAll', {
       method: 'POST',
       url: 'https://my-app.azurewebsites.net/v1/chat/completions',
       headers: auth,
@@ -127,11 +127,11 @@ describe('handlers', () => {
   });
 
   it('has the catch-all answer preflights, billing mocks, and 404 for the rest', async () => {
-    const preflight = await invoke('catchAll', { method: 'OPTIONS', url: 'https://my-app.azurewebsites.net/v1/anything' });
+    const preflight = await invoke('zCatchAll', { method: 'OPTIONS', url: 'https://my-app.azurewebsites.net/v1/anything' });
     expect(preflight.status).toBe(204);
-    const billing = await invoke('catchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/dashboard/billing/subscription', headers: auth });
+    const billing = await invoke('zCatchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/dashboard/billing/subscription', headers: auth });
     expect(billing.status).toBe(200);
-    const unknown = await invoke('catchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/v1/realtime/sessions', headers: auth });
+    const unknown = await invoke('zCatchAll', { method: 'GET', url: 'https://my-app.azurewebsites.net/v1/realtime/sessions', headers: auth });
     expect(unknown.status).toBe(404);
     expect(JSON.parse(await bodyText(unknown))).toMatchObject({ error: { type: 'invalid_request_error', code: 'unknown_url' } });
   });

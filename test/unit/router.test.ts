@@ -1,5 +1,6 @@
 import { openAIPath, Router } from '../../src/core/router';
-import { FUNCTION_NAMES, ROUTE_TABLE, functionRoute } from '../../src/core/routes';
+import { CATCH_ALL_FUNCTION, FUNCTION_NAMES, ROUTE_TABLE, functionRoute } from '../../src/core/routes';
+import { compareOrdinalIgnoreCase } from '../functionsHost/routes';
 
 describe('Router over the route table', () => {
   const router = new Router(ROUTE_TABLE);
@@ -26,7 +27,7 @@ describe('Router over the route table', () => {
   it('serves the billing mocks with and without /v1', () => {
     for (const path of ['/v1/dashboard/billing/subscription', '/dashboard/billing/credit_grants', '/v1/dashboard/billing/usage']) {
       const result = router.match('GET', path);
-      expect(result.kind === 'match' && result.match.route.functionName).toBe('catchAll');
+      expect(result.kind === 'match' && result.match.route.functionName).toBe('zCatchAll');
     }
   });
 });
@@ -42,11 +43,16 @@ describe('route table', () => {
 
   it('lists each function once, the catch-all apart, and gives every route a distinct method and path', () => {
     expect(new Set(FUNCTION_NAMES).size).toBe(FUNCTION_NAMES.length);
-    expect(FUNCTION_NAMES).not.toContain('catchAll');
+    expect(FUNCTION_NAMES).not.toContain('zCatchAll');
     for (const name of FUNCTION_NAMES) expect(() => functionRoute(name)).not.toThrow();
     const keys = ROUTE_TABLE.flatMap((r) => r.methods.map((m) => `${m} ${r.path}`));
     expect(new Set(keys).size).toBe(keys.length);
-    expect(ROUTE_TABLE.filter((r) => r.mocked).every((r) => r.functionName === 'catchAll')).toBe(true);
+    expect(ROUTE_TABLE.filter((r) => r.mocked).every((r) => r.functionName === 'zCatchAll')).toBe(true);
+  });
+
+  it("names the catch-all so that the Functions host tries its route last (it orders routes by function name)", () => {
+    const ordered = [...FUNCTION_NAMES, CATCH_ALL_FUNCTION].sort(compareOrdinalIgnoreCase);
+    expect(ordered.at(-1)).toBe(CATCH_ALL_FUNCTION);
   });
 
   it('tells apart the routes of a family, parameters included', () => {
