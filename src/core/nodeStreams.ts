@@ -24,6 +24,21 @@ export interface BodyStage {
   /** Sees each chunk as it leaves this stage. */
   onChunk?(chunk: Uint8Array): void;
   onEnd?(outcome: BodyOutcome): void;
+  /**
+   * When the body fails midway (its source broke off, or a stage threw): the bytes to end it with, in the body's
+   * own format, so that it ends normally with them rather than being cut (an event stream's error event). Its
+   * outcome is still 'error'.
+   */
+  endFailure?(error: unknown): Uint8Array | undefined;
+}
+
+/** The first failure ending a stage offers, if any. */
+function failureEnding(stages: readonly BodyStage[], error: unknown): Uint8Array | undefined {
+  for (const stage of stages) {
+    const ending = stage.endFailure?.(error);
+    if (ending !== undefined) return ending;
+  }
+  return undefined;
 }
 
 function asList(out: Uint8Array | readonly Uint8Array[] | undefined): readonly Uint8Array[] {
@@ -77,6 +92,15 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        const fail = (error: unknown): void => {
+          const ending = failureEnding(stages, error);
+          if (ending === undefined) controller.error(error);
+          else {
+            controller.enqueue(ending);
+            controller.close();
+          }
+          end('error');
+        };
         readable.pause();
         readable.on('data', (chunk: Buffer) => {
           if (settled) return;
@@ -86,8 +110,7 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
             out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
           } catch (error) {
             // A stage that fails fails this body, not the process (this runs in an event handler).
-            controller.error(error);
-            end('error');
+            fail(error);
             readable.destroy();
             return;
           }
@@ -103,19 +126,16 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
             controller.close();
             end('complete');
           } catch (error) {
-            controller.error(error);
-            end('error');
+            fail(error);
           }
         });
         readable.on('error', (error) => {
           if (settled) return;
-          controller.error(options.onCancel === 'stop-reading' ? broken(error) : error);
-          end('error');
+          fail(options.onCancel === 'stop-reading' ? broken(error) : error);
         });
         readable.once('close', () => {
           if (settled || readable.readableEnded) return;
-          controller.error(broken());
-          end('error');
+          fail(broken());
         });
       },
       pull() {
@@ -189,8 +209,9 @@ export class StagedNodeBody {
   /**
    * Writes the body into `destination` as it arrives, pausing the source while the destination is full, and
    * ends it. If the destination closes first (the client hung up), the source is destroyed, which closes the
-   * upstream call. Rejects, leaving the destination unended, if the source fails midway: the caller then cuts
-   * the connection, so the client sees a broken body rather than a complete-looking short one.
+   * upstream call. If the source fails midway, a stage's failure ending (an event stream's error event) ends the
+   * destination; without one it rejects, leaving the destination unended: the caller then cuts the connection,
+   * so the client sees a broken body rather than a complete-looking short one.
    */
   writeTo(destination: Writable): Promise<void> {
     this.#take();
@@ -207,8 +228,10 @@ export class StagedNodeBody {
         source.off('close', onSourceClose);
         destination.off('drain', onDrain);
         destination.off('close', onDestinationClose);
+        const ending = outcome === 'error' && !destination.destroyed ? failureEnding(stages, error) : undefined;
+        if (ending !== undefined) destination.end(ending);
         for (const stage of stages) stage.onEnd?.(outcome);
-        if (outcome === 'error') reject(error instanceof Error ? error : new Error('The upstream body failed.'));
+        if (outcome === 'error' && ending === undefined) reject(error instanceof Error ? error : new Error('The upstream body failed.'));
         else resolve();
       };
       const uncork = (): void => destination.uncork();
@@ -308,7 +331,12 @@ export function applyStage(body: ReadableStream<Uint8Array>, stage: BodyStage): 
             if (out.length > 0) return;
           }
         } catch (error) {
-          controller.error(error);
+          const ending = stage.endFailure?.(error);
+          if (ending === undefined) controller.error(error);
+          else {
+            controller.enqueue(ending);
+            controller.close();
+          }
           end('error');
         }
       },

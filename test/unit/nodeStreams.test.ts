@@ -109,6 +109,23 @@ describe('StagedNodeBody.writeTo', () => {
     expect(stage.outcomes).toEqual(['error']);
   });
 
+  it("ends the destination with a stage's failure ending, when one has one, instead of failing", async () => {
+    const source = new HttpBody();
+    const body = new StagedNodeBody(source);
+    const stage = recordingStage();
+    body.addStage(stage);
+    body.addStage({ endFailure: () => Buffer.from('[broken]') });
+    const destination = sink();
+    const done = body.writeTo(destination);
+    source.write('ab');
+    await new Promise((resolve) => setImmediate(resolve));
+    source.destroy(new Error('connection reset'));
+    await done;
+    expect(destination.writableEnded).toBe(true);
+    expect(text(destination.chunks)).toBe('AB[broken]');
+    expect(stage.outcomes).toEqual(['error']);
+  });
+
   it('fails the body, not the process, when a stage throws', async () => {
     const failing: BodyStage = {
       transform: () => {
@@ -149,6 +166,30 @@ describe('StagedNodeBody.toWeb', () => {
     body.addStage(stage);
     expect(await new Response(body.toWeb()).text()).toBe('ABCD!');
     expect(stage.outcomes).toEqual(['complete']);
+  });
+});
+
+describe('failure endings of web bodies', () => {
+  it("close a body made by toWeb or applyStage with the stage's ending when its source breaks", async () => {
+    const ending: BodyStage = { endFailure: () => Buffer.from('[broken]') };
+    const source = new PassThrough();
+    const body = new StagedNodeBody(source);
+    body.addStage(ending);
+    const read = new Response(body.toWeb()).text();
+    source.write('ab');
+    await new Promise((resolve) => setImmediate(resolve));
+    source.destroy(new Error('reset'));
+    expect(await read).toBe('ab[broken]');
+
+    let sent = false;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) controller.error(new Error('reset'));
+        else controller.enqueue(new TextEncoder().encode('cd'));
+        sent = true;
+      },
+    });
+    expect(await new Response(applyStage(failing, ending)).text()).toBe('cd[broken]');
   });
 });
 

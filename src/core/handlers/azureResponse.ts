@@ -4,6 +4,7 @@
  */
 import { convertAzureError, jsonResponse } from '../errors';
 import { withBodyStage, type ProxyResponse } from '../proxyResponse';
+import { createSseErrorEventStage } from '../sseErrorEvent';
 import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from '../streamCompat';
 import { createUsageStage, type TokenUsage } from '../usage';
 import { azureResponseHeaders, keepAzureResponseHeaders } from '../upstream';
@@ -59,6 +60,8 @@ export async function relayAzureResponse(upstream: ProxyResponse, options: Relay
   if (eventStream && (streamCompat || dropUsageChunk)) {
     staged = withBodyStage(staged, createSseEventFilterStage((data) => (streamCompat && isFilterOnlyChunk(data)) || (dropUsageChunk && isUsageOnlyChunk(data))));
   }
+  // Last, so that it sees the bytes the client gets: a stream that breaks off ends with an error event.
+  if (eventStream) staged = withBodyStage(staged, createSseErrorEventStage());
   // The upstream response is the proxy's own (made by the upstream client): when its body took the stages in
   // place, it is relayed itself, its headers cut down to the client's, rather than copied into a new one.
   const inPlace = staged === upstream && keepAzureResponseHeaders(upstream.headers);
