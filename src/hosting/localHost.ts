@@ -7,10 +7,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openAIError } from '../core/errors';
-import { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from '../core/proxyRequest';
-import { readableToWeb } from '../core/nodeStreams';
 import type { OpenAIProxy } from '../core/proxy';
+import type { ProxyRequest } from '../core/proxyRequest';
 import { discardBody, type ProxyResponse } from '../core/proxyResponse';
+import { clientAbortOf, NodeRequest } from './nodeRequest';
 
 export interface LocalHostOptions {
   proxy: OpenAIProxy;
@@ -22,79 +22,6 @@ export interface LocalHost {
   url: string;
   server: Server;
   close(): Promise<void>;
-}
-
-/**
- * A request as the core reads it, made straight from Node's IncomingMessage. Not a web Request: constructing one
- * (and its body stream) costs more than the rest of a small call. The body becomes a web stream only if a handler
- * asks for the stream; bodies read whole are collected from Node's stream directly.
- */
-class NodeRequest implements ProxyRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Headers;
-  readonly signal: ClientAbort;
-  readonly #req: IncomingMessage;
-  #body: ReadableStream<Uint8Array> | null | undefined;
-
-  constructor(req: IncomingMessage, signal: ClientAbort, origin: string) {
-    this.#req = req;
-    this.method = req.method ?? 'GET';
-    this.url = `${origin}${req.url ?? '/'}`;
-    this.signal = signal;
-    this.headers = new Headers();
-    const raw = req.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) this.headers.append(raw[i] as string, raw[i + 1] as string);
-  }
-
-  get body(): ReadableStream<Uint8Array> | null {
-    if (this.#body === undefined) {
-      this.#body = this.method === 'GET' || this.method === 'HEAD' ? null : readableToWeb(this.#req, { onCancel: 'stop-reading' });
-    }
-    return this.#body;
-  }
-
-  readBody(limit: number): Promise<Uint8Array> {
-    const req = this.#req;
-    if (this.method === 'GET' || this.method === 'HEAD') return Promise.resolve(new Uint8Array(0));
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      const done = (): void => {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        req.off('error', onError);
-        req.off('close', onClose);
-      };
-      const onData = (chunk: Buffer): void => {
-        total += chunk.length;
-        if (total > limit) {
-          // Stop reading; Node discards the rest once the (400) response is sent.
-          done();
-          req.pause();
-          reject(new BodyLimitExceeded());
-          return;
-        }
-        chunks.push(chunk);
-      };
-      const onEnd = (): void => {
-        done();
-        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
-      };
-      const onError = (error: Error): void => {
-        done();
-        reject(clientClosedBody(error));
-      };
-      const onClose = (): void => {
-        done();
-        reject(clientClosedBody());
-      };
-      req.on('data', onData);
-      req.once('end', onEnd);
-      req.once('error', onError);
-      req.once('close', onClose);
-    });
-  }
 }
 
 function writeHead(res: ServerResponse, response: ProxyResponse): void {
@@ -136,13 +63,9 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
 }
 
 async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
-  const disconnect = new ClientAbort();
-  res.once('close', () => {
-    if (!res.writableFinished) disconnect.abort();
-  });
   let request: ProxyRequest;
   try {
-    request = new NodeRequest(req, disconnect, origin);
+    request = new NodeRequest(req, clientAbortOf(res), `${origin}${req.url ?? '/'}`);
   } catch {
     const response = openAIError(400, { message: 'The request line or headers are malformed.', code: 'bad_request' });
     writeHead(res, response);

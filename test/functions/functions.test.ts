@@ -4,10 +4,12 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { HttpRequest, InvocationContext, type HttpHandler, type HttpResponseInit } from '@azure/functions';
+import { loadConfig } from '../../src/core/config';
 import { FUNCTION_NAMES, functionRoute } from '../../src/core/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
 import { registeredFunctions } from '../../src/hosting/azureFunctions';
+import { FRONT_END_LIMIT_SECONDS, functionsEnvironment } from '../../src/hosting/functionsApp';
 
 const FUNCTIONS_DIR = join(__dirname, '..', '..', 'src', 'functions');
 let emulator: AzureOpenAIEmulator;
@@ -174,48 +176,72 @@ describe('handlers', () => {
 });
 
 describe('configuration at start-up', () => {
-  it('answers 503 with the reason while App Configuration cannot be read, instead of failing each call unexplained', async () => {
-    let handler: ((request: HttpRequest, context: InvocationContext) => Promise<unknown>) | undefined;
+  /** A function's handler, loaded afresh with the given app settings, which stay until `restore`. */
+  function loadHandler(file: string, name: string, settings: Record<string, string | undefined>): { handler: HttpHandler; restore: () => void } {
     const env = { ...process.env };
+    for (const [key, value] of Object.entries(settings)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    let handler: HttpHandler | undefined;
     jest.isolateModules(() => {
-      delete process.env.AZURE_OPENAI_MODEL_MAPPER;
-      // A store on a port nobody listens on, tried for one second.
-      process.env.AZURE_APPCONFIG_CONNECTION_STRING = `Endpoint=http://127.0.0.1:9;Id=x;Secret=${Buffer.from('s').toString('base64')}`;
-      process.env.AZURE_APPCONFIG_STARTUP_TIMEOUT_SECONDS = '1';
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require(join(FUNCTIONS_DIR, 'embeddings.ts'));
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { registeredFunctions: isolated } = require('../../src/hosting/azureFunctions') as typeof import('../../src/hosting/azureFunctions');
-        handler = isolated.get('embeddings')?.handler as typeof handler;
-      } finally {
-        process.env = env;
-      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(join(FUNCTIONS_DIR, file));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { registeredFunctions: isolated } = require('../../src/hosting/azureFunctions') as typeof import('../../src/hosting/azureFunctions');
+      handler = isolated.get(name)?.handler;
     });
-    const response = (await handler!(
-      new HttpRequest({ method: 'POST', url: 'https://my-app.azurewebsites.net/v1/embeddings', headers: auth, body: { string: '{"model":"x","input":"y"}' } }),
-      context('embeddings'),
-    )) as HttpResponseInit;
-    expect(response.status).toBe(503);
-    expect(new Headers(response.headers as Headers).get('retry-after')).toBe('10');
-    expect(JSON.parse(await bodyText(response))).toMatchObject({
-      error: { code: 'proxy_not_ready', type: 'server_error', message: expect.stringContaining('Could not load settings from Azure App Configuration at http://127.0.0.1:9') },
+    if (handler === undefined) throw new Error(`${name} did not register`);
+    return { handler, restore: () => void (process.env = env) };
+  }
+
+  it('answers 503 with the reason while App Configuration cannot be read, instead of failing each call unexplained', async () => {
+    // A store on a port nobody listens on, tried for one second.
+    const { handler, restore } = loadHandler('embeddings.ts', 'embeddings', {
+      AZURE_OPENAI_MODEL_MAPPER: undefined,
+      AZURE_APPCONFIG_CONNECTION_STRING: `Endpoint=http://127.0.0.1:9;Id=x;Secret=${Buffer.from('s').toString('base64')}`,
+      AZURE_APPCONFIG_STARTUP_TIMEOUT_SECONDS: '1',
     });
+    try {
+      const response = (await handler(
+        new HttpRequest({ method: 'POST', url: 'https://my-app.azurewebsites.net/v1/embeddings', headers: auth, body: { string: '{"model":"x","input":"y"}' } }),
+        context('embeddings'),
+      )) as HttpResponseInit;
+      expect(response.status).toBe(503);
+      expect(new Headers(response.headers as Headers).get('retry-after')).toBe('10');
+      expect(JSON.parse(await bodyText(response))).toMatchObject({
+        error: { code: 'proxy_not_ready', type: 'server_error', message: expect.stringContaining('Could not load settings from Azure App Configuration at http://127.0.0.1:9') },
+      });
+    } finally {
+      restore();
+    }
   });
 
-  it('refuses to load the functions with a bad setting, naming it', () => {
-    jest.isolateModules(() => {
-      const env = { ...process.env };
-      process.env.AZURE_OPENAI_MODEL_MAPPER = 'gpt-4o=ok,broken';
-      try {
-        const load = (): void => {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          require(join(FUNCTIONS_DIR, 'chatCompletions.ts'));
-        };
-        expect(load).toThrow('AZURE_OPENAI_MODEL_MAPPER: entry 2 "broken"');
-      } finally {
-        process.env = env;
-      }
-    });
+  it('registers its function with a bad setting, and answers 503 naming the setting', async () => {
+    const { handler, restore } = loadHandler('chatCompletions.ts', 'chatCompletions', { AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=ok,broken' });
+    try {
+      const response = (await handler(
+        new HttpRequest({ method: 'POST', url: 'https://my-app.azurewebsites.net/v1/chat/completions', headers: auth, body: { string: '{}' } }),
+        context('chatCompletions'),
+      )) as HttpResponseInit;
+      expect(response.status).toBe(503);
+      expect(JSON.parse(await bodyText(response))).toMatchObject({
+        error: { code: 'proxy_not_ready', message: expect.stringContaining('AZURE_OPENAI_MODEL_MAPPER: entry 2 "broken"') },
+      });
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('limits under the Functions host', () => {
+  it("defaults the attempt timeout and the deadline below the front end's 230 s, and leaves set values alone", () => {
+    const defaults = functionsEnvironment({ AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com' });
+    expect(Number(defaults.PROXY_ATTEMPT_TIMEOUT_SECONDS)).toBeLessThan(FRONT_END_LIMIT_SECONDS);
+    expect(Number(defaults.PROXY_DEADLINE_SECONDS)).toBeLessThan(FRONT_END_LIMIT_SECONDS);
+    expect(loadConfig(defaults).routing).toMatchObject({ attemptTimeoutMs: 180_000, deadlineMs: 200_000 });
+    expect(functionsEnvironment({ PROXY_DEADLINE_SECONDS: '60', PROXY_ATTEMPT_TIMEOUT_SECONDS: '' })).toMatchObject({ PROXY_DEADLINE_SECONDS: '60', PROXY_ATTEMPT_TIMEOUT_SECONDS: '180' });
+    // The local host keeps its own.
+    expect(loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com' }).routing).toMatchObject({ attemptTimeoutMs: 300_000, deadlineMs: 600_000 });
   });
 });

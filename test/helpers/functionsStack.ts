@@ -1,0 +1,29 @@
+/**
+ * The app under the stand-in Functions host (test/functionsHost): the built function files loaded by the
+ * stand-in worker in a process of its own, running the real `@azure/functions` library with HTTP streams on.
+ * `npm test` builds the app and the stand-in first.
+ */
+import { FunctionsHost, type HostLog } from '../functionsHost/host';
+import { childEnvironment } from './proxyProcess';
+
+export interface FunctionsStack {
+  host: FunctionsHost;
+  /** The app's OpenAI base URL, `http://127.0.0.1:port/v1`. */
+  baseURL: string;
+  close(): Promise<void>;
+}
+
+export async function startFunctionsStack(env: Record<string, string>, options: { activityTimeoutMs?: number } = {}): Promise<FunctionsStack> {
+  const host = await FunctionsHost.start({ env: childEnvironment(env), ...options });
+  return { host, baseURL: `${host.url}/v1`, close: () => host.close() };
+}
+
+/** The request lines the app logged, as the host received them (RpcLogs of an invocation). */
+export function requestLines(host: FunctionsHost): HostLog[] {
+  return host.logs.filter((log) => log.invocationId !== undefined && log.message.startsWith('request '));
+}
+
+/** The fields of a request line (`request {json}`). */
+export function requestRecord(log: HostLog): Record<string, unknown> {
+  return JSON.parse(log.message.slice('request '.length)) as Record<string, unknown>;
+}
