@@ -9,6 +9,7 @@
 import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import { ProxyError } from './errors';
+import { HeaderMap } from './headerMap';
 import { StagedNodeBody } from './nodeStreams';
 import type { ClientSignal } from './proxyRequest';
 import { NodeBodyResponse, type ProxyResponse } from './proxyResponse';
@@ -97,6 +98,15 @@ export function isAzureResponseHeader(name: string): boolean {
   return AZURE_RESPONSE_HEADERS.has(name) || name.startsWith('x-ratelimit-');
 }
 
+/**
+ * The headers of an upstream answer whose body is relayed as it is: Azure's, and its length. A body sent with its
+ * length goes out in one write, and the client knows when it has all of it; one that a stage rewrites (an event
+ * stream's) loses it, in `relayAzureResponse`.
+ */
+export function isRelayedResponseHeader(name: string): boolean {
+  return name === 'content-length' || isAzureResponseHeader(name);
+}
+
 export function azureResponseHeaders(upstream: Headers): Headers {
   const headers = new Headers();
   for (const [name, value] of upstream) {
@@ -105,10 +115,10 @@ export function azureResponseHeaders(upstream: Headers): Headers {
   return headers;
 }
 
-/** Removes every header that is not for the client, in place; false if any could not be removed. */
-export function keepAzureResponseHeaders(headers: Headers): boolean {
+/** Removes every header that is not for the client (see isRelayedResponseHeader), in place; false if any could not be removed. */
+export function keepRelayedResponseHeaders(headers: Headers): boolean {
   const unwanted: string[] = [];
-  for (const name of headers.keys()) if (!isAzureResponseHeader(name)) unwanted.push(name);
+  for (const name of headers.keys()) if (!isRelayedResponseHeader(name)) unwanted.push(name);
   for (const name of unwanted) headers.delete(name);
   return unwanted.every((name) => !headers.has(name));
 }
@@ -160,7 +170,7 @@ export function isAbortError(error: unknown): boolean {
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 function toWebHeaders(headers: Record<string, string | string[] | undefined>, keep: ((name: string) => boolean) | undefined): Headers {
-  const result = new Headers();
+  const result = new HeaderMap();
   for (const name in headers) {
     if (keep !== undefined && !keep(name)) continue;
     const value = headers[name];

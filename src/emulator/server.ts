@@ -207,8 +207,9 @@ export class AzureOpenAIEmulator {
       await this.#write(res, reply, common);
     } catch (error) {
       if (!(error instanceof EmulatorHttpError)) throw error;
-      res.writeHead(error.status, { 'content-type': 'application/json', ...common, ...error.headers });
-      res.end(JSON.stringify(error.body));
+      const text = JSON.stringify(error.body);
+      res.writeHead(error.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...common, ...error.headers });
+      res.end(text);
     }
   }
 
@@ -363,12 +364,15 @@ export class AzureOpenAIEmulator {
 
   async #write(res: ServerResponse, reply: Reply, common: Record<string, string>): Promise<void> {
     switch (reply.kind) {
-      case 'json':
-        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...common, ...reply.headers });
-        res.end(JSON.stringify(reply.body));
+      case 'json': {
+        // With its length, as Azure sends a JSON answer.
+        const text = JSON.stringify(reply.body);
+        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...common, ...reply.headers });
+        res.end(text);
         return;
+      }
       case 'text':
-        res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType, ...common });
+        res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body), ...common });
         res.end(reply.body);
         return;
       case 'bytes':

@@ -26,7 +26,8 @@ export interface LocalHost {
 
 function writeHead(res: ServerResponse, response: ProxyResponse): void {
   const headers: string[] = [];
-  for (const [name, value] of response.headers) headers.push(name, value);
+  // forEach, not iteration: no [name, value] array per header.
+  response.headers.forEach((value, name) => headers.push(name, value));
   res.writeHead(response.status, headers);
 }
 

@@ -4,6 +4,7 @@
  * a web Request, and the signal that says its client went away.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap } from '../core/headerMap';
 import { readableToWeb } from '../core/nodeStreams';
 import { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from '../core/proxyRequest';
 
@@ -41,9 +42,7 @@ export class NodeRequest implements ProxyRequest {
     this.method = req.method ?? 'GET';
     this.url = url;
     this.signal = signal;
-    this.headers = new Headers();
-    const raw = req.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) this.headers.append(raw[i] as string, raw[i + 1] as string);
+    this.headers = HeaderMap.fromRaw(req.rawHeaders);
   }
 
   get body(): ReadableStream<Uint8Array> | null {

@@ -231,6 +231,29 @@ describe('a client that hangs up during an upload', () => {
   });
 });
 
+describe('lengths of relayed bodies', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.close());
+
+  it("passes an answer's length on when its body goes through unchanged, and none for an event stream", async () => {
+    const body = (stream: boolean): string => JSON.stringify({ model: 'gpt-4o', stream, messages: [{ role: 'user', content: 'length' }] });
+    const plain = await fetch(`${stack.baseURL}/chat/completions`, { method: 'POST', headers: { ...KEY, ...JSON_TYPE }, body: body(false) });
+    const bytes = new Uint8Array(await plain.arrayBuffer());
+    expect(plain.headers.get('content-length')).toBe(String(bytes.byteLength));
+    const streamed = await fetch(`${stack.baseURL}/chat/completions`, { method: 'POST', headers: { ...KEY, ...JSON_TYPE }, body: body(true) });
+    expect(streamed.headers.get('content-length')).toBeNull();
+    expect((await streamed.text()).endsWith('data: [DONE]\n\n')).toBe(true);
+    // A converted error body has its own length, not Azure's.
+    const failed = await fetch(`${stack.baseURL}/chat/completions`, { method: 'POST', headers: { ...KEY, ...JSON_TYPE }, body: JSON.stringify({ model: 'no-such-deployment', messages: [] }) });
+    const text = await failed.text();
+    expect(failed.status).toBe(404);
+    expect(Number(failed.headers.get('content-length') ?? Buffer.byteLength(text))).toBe(Buffer.byteLength(text));
+  });
+});
+
 describe('stream compatibility', () => {
   it('gives UIs chunks that all have a delta, even with the asynchronous filter', async () => {
     const stack = await startStack({ emulator: { asyncFilterChunks: true } });

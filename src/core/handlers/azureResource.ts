@@ -11,7 +11,7 @@ import { replaceTopLevelModel } from '../jsonModel';
 import { primaryBackend } from '../modelMap';
 import { multipartBoundary } from '../multipart';
 import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../requestBody';
-import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
+import { azureRequestHeaders, isRelayedResponseHeader } from '../upstream';
 import { relayAzureResponse } from './azureResponse';
 import { callerOf } from './caller';
 import { deploymentFor } from './deploymentModel';
@@ -72,7 +72,7 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
         headers,
         body,
         signal: request.signal,
-        keepResponseHeader: isAzureResponseHeader,
+        keepResponseHeader: isRelayedResponseHeader,
       });
       return await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
     } catch (error) {

@@ -7,7 +7,7 @@ import { withBodyStage, type ProxyResponse } from '../proxyResponse';
 import { createSseErrorEventStage } from '../sseErrorEvent';
 import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from '../streamCompat';
 import { createUsageStage, type TokenUsage } from '../usage';
-import { azureResponseHeaders, keepAzureResponseHeaders } from '../upstream';
+import { azureResponseHeaders, keepRelayedResponseHeaders } from '../upstream';
 
 /** Error bodies are small; a larger one is cut rather than held whole. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -64,9 +64,11 @@ export async function relayAzureResponse(upstream: ProxyResponse, options: Relay
   if (eventStream) staged = withBodyStage(staged, createSseErrorEventStage());
   // The upstream response is the proxy's own (made by the upstream client): when its body took the stages in
   // place, it is relayed itself, its headers cut down to the client's, rather than copied into a new one.
-  const inPlace = staged === upstream && keepAzureResponseHeaders(upstream.headers);
+  const inPlace = staged === upstream && keepRelayedResponseHeaders(upstream.headers);
   const response: ProxyResponse = inPlace ? upstream : { status: upstream.status, headers: azureResponseHeaders(upstream.headers), body: staged.body };
   if (eventStream) {
+    // Its stages may drop events or add one: no length is true of what the client gets.
+    response.headers.delete('content-length');
     // Intermediaries (and the Functions front end) must not hold events back.
     response.headers.set('cache-control', 'no-cache, no-transform');
     response.headers.set('x-accel-buffering', 'no');

@@ -13,7 +13,7 @@ import type { RequestContext } from '../context';
 import { ProxyError } from '../errors';
 import type { Backend } from '../modelMap';
 import { discardBody, type ProxyResponse } from '../proxyResponse';
-import { azureRequestHeaders, isAzureResponseHeader } from '../upstream';
+import { azureRequestHeaders, isRelayedResponseHeader } from '../upstream';
 import { relayAzureResponse, type RelayOptions } from './azureResponse';
 import { recordUsageIn } from './usageFields';
 
@@ -144,7 +144,7 @@ export async function callDeployment(context: RequestContext, call: DeploymentCa
       const target = deploymentTarget(config.azure, call.family, call.operation, backend, url.searchParams);
       const { body, headers: extra } = call.body(target, backend);
       const headers = { ...azureRequestHeaders(request.headers, await credentials.headers(config, call.caller, backend)), ...extra };
-      return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isAzureResponseHeader });
+      return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isRelayedResponseHeader });
     },
   });
   const relayed = await relayAzureResponse(response, { ...call.relay(backend), onUsage: recordUsageIn(logFields) });
