@@ -234,7 +234,6 @@ export class StagedNodeBody {
         if (outcome === 'error' && ending === undefined) reject(error instanceof Error ? error : new Error('The upstream body failed.'));
         else resolve();
       };
-      const uncork = (): void => destination.uncork();
       const onData = (chunk: Buffer): void => {
         const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         let out: readonly Uint8Array[];
@@ -247,10 +246,9 @@ export class StagedNodeBody {
           return;
         }
         if (out.length === 0) return;
-        // Corked until the next tick: a small body and its end go out in one write (one syscall, one packet),
-        // while a stream's chunks still leave as they come.
-        destination.cork();
-        process.nextTick(uncork);
+        // Not corked: from Node 22, a corked ServerResponse's write() answers for the corked batch alone and no
+        // longer says when the socket is full, so a slow client's body would pile up in memory. (A body with a
+        // length still goes out with its headers in one write; a chunked one ends with a write of its own.)
         let full = false;
         for (const piece of out) full = !destination.write(piece) || full;
         if (full) source.pause();

@@ -40,10 +40,7 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
       const { done, value } = await reader.read();
       if (done) break;
       if (res.destroyed) return;
-      // Corked until the next tick: a small body and its end go out in one write (one syscall, one packet),
-      // while a stream's chunks still leave as they come.
-      res.cork();
-      process.nextTick(() => res.uncork());
+      // Not corked, as in StagedNodeBody.writeTo: a corked response stops reporting a full socket from Node 22.
       if (!res.write(value)) {
         await new Promise<void>((resolve) => {
           const settle = (): void => {

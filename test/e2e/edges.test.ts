@@ -1,5 +1,6 @@
 /** End to end, over raw HTTP and the SDK: bad input, auth modes, client aborts, stream compatibility, forward mode. */
-import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
@@ -251,6 +252,54 @@ describe('lengths of relayed bodies', () => {
     const text = await failed.text();
     expect(failed.status).toBe(404);
     expect(Number(failed.headers.get('content-length') ?? Buffer.byteLength(text))).toBe(Buffer.byteLength(text));
+  });
+});
+
+describe('a slow client of the local host', () => {
+  it('holds the upstream back rather than the body in memory (Node 22 and later too)', async () => {
+    const SIZE = 48 * 1024 * 1024;
+    let sent = 0;
+    const upstream: Server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'audio/mpeg' });
+      const piece = Buffer.alloc(64 * 1024, 1);
+      const pump = (): void => {
+        while (sent < SIZE) {
+          sent += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const proxy = await startProxy({ AZURE_OPENAI_ENDPOINT: url });
+    try {
+      const request = httpRequest(`${proxy.baseURL}/audio/speech`, { method: 'POST', headers: { ...KEY, ...JSON_TYPE } });
+      request.end('{"model":"tts","input":"x","voice":"alloy"}');
+      const [response] = (await once(request, 'response')) as [IncomingMessage];
+      response.pause();
+      // The client reads nothing: the upstream must be stopped by full buffers, not read to its end.
+      let last = -1;
+      let since = Date.now();
+      await waitFor(() => {
+        if (sent !== last) {
+          last = sent;
+          since = Date.now();
+        }
+        return Date.now() - since > 300;
+      }, 10_000, 'the upstream to be held back');
+      expect(sent).toBeLessThan(SIZE / 2);
+      response.destroy();
+    } finally {
+      await proxy.close();
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 });
 
