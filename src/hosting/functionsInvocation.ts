@@ -22,33 +22,9 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CoreApi, ProgrammingModel, RpcLogLevel } from './functionsCore';
 
-export type WorkerLogLevel = 'information' | 'warning' | 'error';
-
-/** The parts of `@azure/functions-core` (types-core/index.d.ts in azure-functions-nodejs-worker) used here. */
-interface CoreInvocationContext {
-  invocationId: string;
-  log(level: WorkerLogLevel, category: 'user' | 'system', message: string): void;
-}
-
-interface InvocationModel {
-  getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
-  invokeFunction(context: unknown, inputs: unknown[], callback: (...args: unknown[]) => unknown): Promise<unknown>;
-  getResponse(context: unknown, result: unknown): Promise<unknown>;
-}
-
-interface ProgrammingModel {
-  name: string;
-  version: string;
-  getInvocationModel(context: CoreInvocationContext): InvocationModel | Promise<InvocationModel>;
-  getCapabilities?(capabilities: Record<string, string>): Record<string, string> | Promise<Record<string, string>>;
-}
-
-interface CoreApi {
-  getProgrammingModel(): ProgrammingModel | undefined;
-  setProgrammingModel(model: ProgrammingModel): void;
-  log(level: WorkerLogLevel, category: 'user' | 'system', message: string): void;
-}
+export type WorkerLogLevel = Extract<RpcLogLevel, 'information' | 'warning' | 'error'>;
 
 /** The request the host forwarded for one invocation, and the response the library sends it back on. */
 export interface ForwardedExchange {

@@ -4,6 +4,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
+import { writeBigBody } from '../helpers/bigBody';
 import { startProxy, startStack, waitFor, type Stack } from '../helpers/stack';
 
 const KEY = { authorization: `Bearer ${EMULATOR_API_KEY}` };
@@ -258,22 +259,11 @@ describe('lengths of relayed bodies', () => {
 describe('a slow client of the local host', () => {
   it('holds the upstream back rather than the body in memory (Node 22 and later too)', async () => {
     const SIZE = 48 * 1024 * 1024;
-    let sent = 0;
+    const progress = { sent: 0 };
     const upstream: Server = createServer((req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'audio/mpeg' });
-      const piece = Buffer.alloc(64 * 1024, 1);
-      const pump = (): void => {
-        while (sent < SIZE) {
-          sent += piece.length;
-          if (!res.write(piece)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      writeBigBody(res, SIZE, progress);
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
@@ -287,13 +277,13 @@ describe('a slow client of the local host', () => {
       let last = -1;
       let since = Date.now();
       await waitFor(() => {
-        if (sent !== last) {
-          last = sent;
+        if (progress.sent !== last) {
+          last = progress.sent;
           since = Date.now();
         }
         return Date.now() - since > 300;
       }, 10_000, 'the upstream to be held back');
-      expect(sent).toBeLessThan(SIZE / 2);
+      expect(progress.sent).toBeLessThan(SIZE / 2);
       response.destroy();
     } finally {
       await proxy.close();

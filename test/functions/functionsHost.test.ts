@@ -10,6 +10,7 @@ import OpenAI, { APIError, toFile } from 'openai';
 import { CATCH_ALL_FUNCTION, FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/routes';
 import { STREAM_BROKEN_MESSAGE } from '../../src/core/sseErrorEvent';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
+import { writeBigBody } from '../helpers/bigBody';
 import { requestLines, requestRecord, startFunctionsStack, type FunctionsStack } from '../helpers/functionsStack';
 import { waitFor } from '../helpers/stack';
 import { makeWav } from '../helpers/wav';
@@ -26,7 +27,7 @@ interface ScriptedAzure {
 }
 
 async function startScriptedAzure(): Promise<ScriptedAzure> {
-  let bigBytesSent = 0;
+  const big = { sent: 0 };
   const chunk = (content: string): string =>
     `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 0, model: 'gpt-4o', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -44,18 +45,7 @@ async function startScriptedAzure(): Promise<ScriptedAzure> {
         setTimeout(() => res.destroy(), 100);
       } else if (path === '/openai/deployments/big-audio/audio/speech') {
         res.writeHead(200, { 'content-type': 'audio/mpeg' });
-        const piece = Buffer.alloc(64 * 1024, 2);
-        const pump = (): void => {
-          while (bigBytesSent < BIG_BODY_BYTES) {
-            bigBytesSent += piece.length;
-            if (!res.write(piece)) {
-              res.once('drain', pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        pump();
+        writeBigBody(res, BIG_BODY_BYTES, big);
       } else {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"404","message":"Resource not found"}}');
       }
@@ -64,7 +54,7 @@ async function startScriptedAzure(): Promise<ScriptedAzure> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bigBytesSent: () => bigBytesSent,
+    bigBytesSent: () => big.sent,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

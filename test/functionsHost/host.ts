@@ -35,6 +35,8 @@ export interface FunctionsHostOptions {
   /** YARP's ActivityTimeout for the forwarded request: 240 s on Azure. */
   activityTimeoutMs?: number;
   port?: number;
+  /** Keep every invocation and log in `invocations` and `logs` (true); a benchmark's millions are not kept. */
+  record?: boolean;
 }
 
 export interface InvocationRecord {
@@ -139,8 +141,10 @@ export class FunctionsHost {
   readonly #server: Server;
   readonly #agent = new Agent({ keepAlive: true });
   readonly #activityTimeoutMs: number;
+  readonly #record: boolean;
   readonly #routePrefix: string;
   readonly #waiting = new Map<string, (message: WorkerMessage) => void>();
+  readonly #running = new Map<string, InvocationRecord>();
   #routes = new RouteTable([], '');
   #httpUri: URL | undefined;
   #workerOutput = '';
@@ -148,6 +152,7 @@ export class FunctionsHost {
 
   private constructor(options: FunctionsHostOptions, appDirectory: string) {
     this.#activityTimeoutMs = options.activityTimeoutMs ?? 240_000;
+    this.#record = options.record ?? true;
     const hostJson = JSON.parse(readFileSync(join(appDirectory, 'host.json'), 'utf8')) as { extensions?: { http?: { routePrefix?: string } } };
     this.#routePrefix = hostJson.extensions?.http?.routePrefix ?? 'api';
     if (!existsSync(WORKER_ENTRY)) throw new Error(`${WORKER_ENTRY} is missing: build the stand-in first (npm test does)`);
@@ -155,7 +160,6 @@ export class FunctionsHost {
       cwd: appDirectory,
       env: { ...options.env, FUNCTIONS_WORKER_RUNTIME: 'node', FUNCTIONS_EXTENSION_VERSION: '~4', AzureWebJobsScriptRoot: appDirectory },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
     });
     this.#worker.stdout?.on('data', (chunk: Buffer) => (this.#workerOutput += chunk.toString()));
     this.#worker.stderr?.on('data', (chunk: Buffer) => (this.#workerOutput += chunk.toString()));
@@ -247,11 +251,12 @@ export class FunctionsHost {
         return;
       case 'rpcLog': {
         const { kind: _kind, ...log } = message;
-        this.logs.push(log);
+        if (this.#record) this.logs.push(log);
         return;
       }
       case 'invocationResponse': {
-        const record = this.invocations.find((invocation) => invocation.invocationId === message.invocationId);
+        const record = this.#running.get(message.invocationId);
+        this.#running.delete(message.invocationId);
         if (record !== undefined) {
           record.status = message.status;
           if (message.exception !== undefined) record.exception = message.exception;
@@ -270,7 +275,8 @@ export class FunctionsHost {
     }
     const invocationId = randomUUID();
     const record: InvocationRecord = { invocationId, functionName: match.route.functionName, status: 'running' };
-    this.invocations.push(record);
+    this.#running.set(invocationId, record);
+    if (this.#record) this.invocations.push(record);
 
     // The HTTP trigger binding reads a body with a length before the function runs; a chunked one streams.
     const length = Number(req.headers['content-length'] ?? 0);
@@ -280,6 +286,7 @@ export class FunctionsHost {
         body = await readWhole(req);
       } catch {
         record.status = 'failure';
+        this.#running.delete(invocationId);
         return;
       }
     }

@@ -1,23 +1,12 @@
 /**
  * The messages between the stand-in host and the stand-in worker: the subset of the Functions language-worker
  * protocol (azure-functions-language-worker-protobuf, `FunctionRpc.EventStream`) that an HTTP app uses, carried
- * over Node's IPC channel instead of gRPC. Field names follow the protobuf's (camel-cased as the Node worker sees
- * them), so the worker side can hand them to `@azure/functions` as the real worker does.
+ * over Node's IPC channel (as JSON) instead of gRPC. Field names follow the protobuf's (camel-cased as the Node
+ * worker sees them), so the worker side can hand them to `@azure/functions` as the real worker does.
  */
+import type { RpcBindingInfo, RpcLogLevel, RpcTypedData } from '../../src/hosting/functionsCore';
 
-/** `TypedData`: the forms of it an HTTP invocation uses. */
-export interface RpcTypedData {
-  string?: string;
-  json?: string;
-  bytes?: Uint8Array;
-  http?: Record<string, unknown>;
-}
-
-export interface RpcBindingInfo {
-  type?: string;
-  direction?: 'in' | 'out' | 'inout';
-  [property: string]: unknown;
-}
+export type { RpcBindingInfo, RpcLogLevel, RpcTypedData };
 
 /** `RpcFunctionMetadata` as the worker reports it from indexing (`FunctionsMetadataResponse`). */
 export interface RpcFunctionMetadata {
@@ -26,7 +15,6 @@ export interface RpcFunctionMetadata {
   bindings: Record<string, RpcBindingInfo>;
 }
 
-export type RpcLogLevel = 'trace' | 'debug' | 'information' | 'warning' | 'error' | 'critical' | 'none';
 
 /** Host to worker. */
 export type HostMessage =

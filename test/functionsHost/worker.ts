@@ -14,32 +14,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
-import type { HostMessage, RpcBindingInfo, RpcFunctionMetadata, RpcLogLevel, RpcTypedData, WorkerMessage } from './protocol';
-
-type LogCategory = 'user' | 'system' | 'customMetric';
-type InvocationState = 'preInvocationHooks' | 'postInvocationHooks' | 'invocation';
-type FunctionCallback = (...args: unknown[]) => unknown;
-
-interface CoreInvocationContext {
-  invocationId: string;
-  request: { invocationId: string; functionId: string; inputData: { name: string; data: RpcTypedData }[]; triggerMetadata: Record<string, RpcTypedData> };
-  metadata: { name: string; bindings: Record<string, RpcBindingInfo> };
-  state?: InvocationState;
-  log(level: RpcLogLevel, category: LogCategory, message: string): void;
-}
-
-interface InvocationModel {
-  getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
-  invokeFunction(context: unknown, inputs: unknown[], callback: FunctionCallback): Promise<unknown>;
-  getResponse(context: unknown, result: unknown): Promise<unknown>;
-}
-
-interface ProgrammingModel {
-  name: string;
-  version: string;
-  getInvocationModel(context: CoreInvocationContext): InvocationModel | Promise<InvocationModel>;
-  getCapabilities?(capabilities: Record<string, string>): Record<string, string> | Promise<Record<string, string>>;
-}
+import type { CoreInvocationContext, FunctionCallback, ProgrammingModel, RpcBindingInfo, RpcLogCategory, RpcLogLevel } from '../../src/hosting/functionsCore';
+import type { HostMessage, RpcFunctionMetadata, WorkerMessage } from './protocol';
 
 type HookName = 'appStart' | 'appTerminate' | 'preInvocation' | 'postInvocation';
 type HookCallback = (context: Record<string, unknown>) => unknown;
@@ -91,7 +67,7 @@ const coreApi = {
     return programmingModel;
   },
   /** "The recommended way to log information outside the context of an invocation": no invocation id. */
-  log(level: RpcLogLevel, category: LogCategory, message: string): void {
+  log(level: RpcLogLevel, category: RpcLogCategory, message: string): void {
     send({ kind: 'rpcLog', level, logCategory: category === 'system' ? 'system' : 'user', message });
   },
   registerFunction(metadata: { name: string; functionId?: string; bindings: Record<string, RpcBindingInfo> }, callback: FunctionCallback): Disposable {
