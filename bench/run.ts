@@ -1,7 +1,10 @@
 /**
  * `npm run bench`: the proxy against the Azure OpenAI emulator on loopback, beside a direct call to the emulator
- * and a minimal pass-through (bench/passThrough.ts), in one run, each server in its own process:
+ * and the cheapest correct pass-through (bench/floor.ts), in one run, each server in its own process. The proxy
+ * runs twice: behind the local host (`npm start`), and as Azure runs it, in a Functions worker behind a host (the
+ * stand-in host, test/functionsHost, with the real @azure/functions library and its HTTP proxy):
  *  - requests per second at 1, 16 and 64 concurrent clients (non-streaming chat completions);
+ *  - each server's CPU time per request (for the Functions path, the worker's: the app's process);
  *  - the latency each adds over the direct call (p50, p99);
  *  - for streams, the time to the first chunk and the gap between chunks, over the direct call's;
  *  - the proxy's resident memory with 1,000 streams open at once.
@@ -11,13 +14,20 @@
  * How throughput is measured, since a 2-core machine running the client, the emulator and a server drifts by
  * tens of percent over a minute, and a server is slowed for a few seconds after the emulator was run flat out:
  *  - the direct calls are measured first; then both servers are warmed up, unmeasured, which absorbs that;
- *  - pass-through and proxy then alternate in BENCH_ROUNDS rounds of BENCH_SECONDS each, taking turns at going
- *    first, and the ratio reported is the median of the rounds' ratios.
+ *  - the floor and the proxies then take turns in BENCH_ROUNDS rounds of BENCH_SECONDS each, each round in a
+ *    different order, and the ratio reported is the median of the rounds' ratios.
+ * CPU time per request is measured twice. In the rounds above, every process shares the machine's cores, as on a
+ * busy server: a process that needs more CPU also loses more of it to sharing (caches, preemption). Then again
+ * with each server alone on a core and the clients and the emulator on another (`taskset`, where there are two
+ * cores): that is each server's own work per request, which the CPU target is about.
+ * The Functions path has a second Node proxy in it, the stand-in host, which costs what Azure's .NET host would;
+ * its rate says little about Azure's, so its row is there for its CPU time per request and its stream timing.
  * The servers write their output to log files in bench/results, not to this process: the process making the
  * load must not also be reading one contestant's log.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 
@@ -29,6 +39,33 @@ const WARMUP_MS = 1000;
 /** Before each measured run: time for the client's pool to connect and the server to settle. */
 const SETTLE_MS = 300;
 const CONCURRENCY = [1, 16, 64];
+/** Where each server runs alone while its own CPU time is measured: core 1, the load on core 0. */
+const CORES = availableParallelism() >= 2 && hasTaskset() ? { load: '0', server: '1', all: `0-${availableParallelism() - 1}` } : undefined;
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Puts a process, every thread of it, on the given cores. */
+function pin(pid: number | undefined, cores: string): void {
+  if (pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+}
+
+/** Each server alone on the server core, this process and the emulator on the load core; or all back on every core. */
+function pinServers(servers: Servers, alone: boolean): void {
+  if (CORES === undefined) return;
+  pin(process.pid, alone ? CORES.load : CORES.all);
+  pin(servers.direct.child.pid, alone ? CORES.load : CORES.all);
+  for (const server of [servers.floor, servers.proxy, servers.functions]) {
+    pin(server.child.pid, alone ? CORES.server : CORES.all);
+    pin(server.cpuPid, alone ? CORES.server : CORES.all);
+  }
+}
 const OPEN_STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
 const KEY = 'emulator-key';
 const BODY = JSON.stringify({ model: 'gpt-4o', max_tokens: 16, messages: [{ role: 'user', content: 'Say something short.' }] });
@@ -37,10 +74,12 @@ interface Server {
   name: string;
   url: string;
   child: ChildProcess;
+  /** The process whose CPU time is the server's, when it is not `child` (the Functions worker). */
+  cpuPid?: number;
 }
 
 /** Starts a server with its output going to bench/results/<name>.log; resolves with the URL it prints. */
-function startProcess(name: string, script: string, env: Record<string, string>, pattern: RegExp): Promise<Server> {
+function startProcess(name: string, script: string, env: Record<string, string>, pattern: RegExp, cpuPidPattern?: RegExp): Promise<Server> {
   const logFile = join(OUT, `${name}.log`);
   const fd = openSync(logFile, 'w');
   const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', fd, fd] });
@@ -56,7 +95,8 @@ function startProcess(name: string, script: string, env: Record<string, string>,
       if (url === undefined) return;
       clearInterval(poll);
       clearTimeout(timer);
-      resolve({ name, url, child });
+      const cpuPid = cpuPidPattern === undefined ? undefined : Number(cpuPidPattern.exec(output())?.[1]);
+      resolve({ name, url, child, ...(cpuPid !== undefined && { cpuPid }) });
     }, 50);
     child.once('exit', (code) => {
       clearInterval(poll);
@@ -76,13 +116,25 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The emulator, the pass-through and the proxy, for one emulator speed. */
-async function startTrio(chunkDelayMs: number, proxyEnv: Record<string, string> = {}): Promise<{ direct: Server; passThrough: Server; proxy: Server; all: Server[] }> {
+interface Servers {
+  direct: Server;
+  floor: Server;
+  /** The proxy behind the local host. */
+  proxy: Server;
+  /** The proxy in the Functions worker, behind the stand-in host. */
+  functions: Server;
+  all: Server[];
+}
+
+/** The emulator, the floor and both proxies, for one emulator speed. */
+async function startServers(chunkDelayMs: number, proxyEnv: Record<string, string> = {}): Promise<Servers> {
   const emulatorPort = await freePort();
   const emulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(emulatorPort), EMULATOR_CHUNK_DELAY_MS: String(chunkDelayMs) }, /emulator at (http:\/\/\S+)/);
-  const passThrough = await startProcess('pass-through', 'bench/passThrough.js', { UPSTREAM: emulator.url }, /listening on (http:\/\/\S+)/);
-  const proxy = await startProcess('proxy', 'src/hosting/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: emulator.url, ...proxyEnv }, /listening on (http:\/\/\S+)\/v1/);
-  return { direct: emulator, passThrough, proxy, all: [emulator, passThrough, proxy] };
+  const floor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: emulator.url }, /listening on (http:\/\/\S+)/);
+  const env = { AZURE_OPENAI_ENDPOINT: emulator.url, ...proxyEnv };
+  const proxy = await startProcess('proxy', 'src/hosting/localMain.js', { PORT: '0', ...env }, /listening on (http:\/\/\S+)\/v1/);
+  const functions = await startProcess('functions', 'bench/functionsHost.js', env, /listening on (http:\/\/\S+)\/v1/, /worker pid (\d+)/);
+  return { direct: emulator, floor, proxy, functions, all: [emulator, floor, proxy, functions] };
 }
 
 /** What a client calls on each server: Azure's URL directly, OpenAI's through the two proxies. */
@@ -106,7 +158,11 @@ interface LoadResult {
   rps: number;
   /** The server's CPU time per request (median over rounds), microseconds. */
   cpuUsPerRequest: number;
+  /** Of a helper process on the path (the stand-in host), microseconds per request. */
+  helperCpuUsPerRequest: number;
   roundsRps: number[];
+  /** Its CPU time per request in each round, microseconds. */
+  roundsCpu: number[];
   p50: number;
   p99: number;
   errors: number;
@@ -118,6 +174,7 @@ interface LoadSample {
   errors: number;
   /** The server's own CPU time (user and system) per request, microseconds. */
   cpuUsPerRequest: number;
+  helperCpuUsPerRequest: number;
 }
 
 /** A process's CPU time so far (user + system), microseconds, from Linux's accounting. */
@@ -156,15 +213,20 @@ async function load(server: Server, concurrency: number, warmupMs: number): Prom
   await new Promise((resolve) => setTimeout(resolve, warmupMs));
   measuring = true;
   const started = performance.now();
-  const cpuBefore = cpuMicros(server.child.pid);
+  const cpuPid = server.cpuPid ?? server.child.pid;
+  const helperPid = server.cpuPid === undefined ? undefined : server.child.pid;
+  const cpuBefore = cpuMicros(cpuPid);
+  const helperBefore = cpuMicros(helperPid);
   await new Promise((resolve) => setTimeout(resolve, DURATION_MS));
   measuring = false;
-  const cpuUs = cpuMicros(server.child.pid) - cpuBefore;
+  const cpuUs = cpuMicros(cpuPid) - cpuBefore;
+  const helperUs = cpuMicros(helperPid) - helperBefore;
   const elapsed = performance.now() - started;
   stop = true;
   await Promise.all(workers);
   await pool.close();
-  return { rps: latencies.length / (elapsed / 1000), latencies, errors, cpuUsPerRequest: cpuUs / Math.max(1, latencies.length) };
+  const count = Math.max(1, latencies.length);
+  return { rps: latencies.length / (elapsed / 1000), latencies, errors, cpuUsPerRequest: cpuUs / count, helperCpuUsPerRequest: helperUs / count };
 }
 
 function summarise(samples: readonly LoadSample[]): LoadResult {
@@ -172,7 +234,9 @@ function summarise(samples: readonly LoadSample[]): LoadResult {
   return {
     rps: median(samples.map((sample) => sample.rps)),
     cpuUsPerRequest: median(samples.map((sample) => sample.cpuUsPerRequest)),
+    helperCpuUsPerRequest: median(samples.map((sample) => sample.helperCpuUsPerRequest)),
     roundsRps: samples.map((sample) => Math.round(sample.rps)),
+    roundsCpu: samples.map((sample) => sample.cpuUsPerRequest),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
@@ -180,22 +244,25 @@ function summarise(samples: readonly LoadSample[]): LoadResult {
 }
 
 /**
- * The pass-through and the proxy at one concurrency, in ROUNDS rounds, taking turns at going first. Also the
- * median, over rounds, of the proxy's rate over the pass-through's.
+ * The floor and the contestants at one concurrency, in ROUNDS rounds, each round in another order (rotated, then
+ * reversed). Also, for each contestant, the median over rounds of its rate, and of its CPU time per request,
+ * over the floor's in the same round.
  */
-async function loadRounds(passThrough: Server, proxy: Server, concurrency: number): Promise<{ passThrough: LoadResult; proxy: LoadResult; ratio: number }> {
-  const floor: LoadSample[] = [];
-  const ours: LoadSample[] = [];
+async function loadRounds(floor: Server, contestants: readonly Server[], concurrency: number): Promise<{ results: Map<Server, LoadResult>; rpsRatios: Map<Server, number>; cpuRatios: Map<Server, number> }> {
+  const all = [floor, ...contestants];
+  const samples = new Map<Server, LoadSample[]>(all.map((server) => [server, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      floor.push(await load(passThrough, concurrency, SETTLE_MS));
-      ours.push(await load(proxy, concurrency, SETTLE_MS));
-    } else {
-      ours.push(await load(proxy, concurrency, SETTLE_MS));
-      floor.push(await load(passThrough, concurrency, SETTLE_MS));
-    }
+    const rotated = [...all.slice(round % all.length), ...all.slice(0, round % all.length)];
+    for (const server of round % 2 === 0 ? rotated : rotated.reverse()) samples.get(server)!.push(await load(server, concurrency, SETTLE_MS));
   }
-  return { passThrough: summarise(floor), proxy: summarise(ours), ratio: median(ours.map((sample, round) => sample.rps / floor[round]!.rps)) };
+  const floorSamples = samples.get(floor)!;
+  const ratio = (server: Server, of: (sample: LoadSample) => number): number =>
+    median(samples.get(server)!.map((sample, round) => of(sample) / of(floorSamples[round]!)));
+  return {
+    results: new Map(all.map((server) => [server, summarise(samples.get(server)!)])),
+    rpsRatios: new Map(contestants.map((server) => [server, ratio(server, (sample) => sample.rps)])),
+    cpuRatios: new Map(contestants.map((server) => [server, ratio(server, (sample) => sample.cpuUsPerRequest)])),
+  };
 }
 
 interface StreamResult {
@@ -267,58 +334,101 @@ const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION_MS / 1000, rounds: ROUNDS };
-  const fast = await startTrio(0);
+  const targets: Record<string, number> = {};
+  const fast = await startServers(0);
   const rows: string[] = [];
+  const contestants = [fast.proxy, fast.functions];
   try {
-    const throughput: Record<string, Record<number, LoadResult>> = { emulator: {}, 'pass-through': {}, proxy: {} };
-    const proxyRatios: Record<number, number> = {};
+    const throughput: Record<string, Record<number, LoadResult>> = { emulator: {}, floor: {}, proxy: {}, functions: {} };
+    const rpsRatios: Record<string, Record<number, number>> = { proxy: {}, functions: {} };
+    const cpuRatios: Record<string, Record<number, number>> = { proxy: {}, functions: {} };
     for (const concurrency of CONCURRENCY) throughput.emulator![concurrency] = summarise([await load(fast.direct, concurrency, WARMUP_MS)]);
-    for (const server of [fast.passThrough, fast.proxy]) await load(server, 16, WARMUP_MS);
+    for (const server of [fast.floor, ...contestants]) await load(server, 16, WARMUP_MS);
     for (const concurrency of CONCURRENCY) {
-      const measured = await loadRounds(fast.passThrough, fast.proxy, concurrency);
-      throughput['pass-through']![concurrency] = measured.passThrough;
-      throughput.proxy![concurrency] = measured.proxy;
-      proxyRatios[concurrency] = measured.ratio;
+      const measured = await loadRounds(fast.floor, contestants, concurrency);
+      for (const [server, result] of measured.results) throughput[server.name]![concurrency] = result;
+      for (const server of contestants) {
+        rpsRatios[server.name]![concurrency] = measured.rpsRatios.get(server)!;
+        cpuRatios[server.name]![concurrency] = measured.cpuRatios.get(server)!;
+      }
     }
     results.throughput = throughput;
-    results.proxyToPassThroughRatios = proxyRatios;
+    results.rpsRatiosToFloor = rpsRatios;
+    results.cpuRatiosToFloor = cpuRatios;
     const direct = throughput.emulator!;
-    rows.push(`Non-streaming chat completions, ${ROUNDS} rounds of ${DURATION_MS / 1000} s each: median requests per second (ratio to direct), latency added over direct`);
-    rows.push('clients | direct rps | pass-through rps (ratio) | proxy rps (ratio) | proxy/pass-through | added p50 pass / proxy ms | added p99 pass / proxy ms');
+    const cell = (name: string, c: number): string => `${fixed(throughput[name]![c]!.rps, 0)} (${fixed(throughput[name]![c]!.rps / direct[c]!.rps)}x)`;
+    rows.push(`Non-streaming chat completions, ${ROUNDS} rounds of ${DURATION_MS / 1000} s each: median requests per second (ratio to direct)`);
+    rows.push('clients | direct rps | floor rps | proxy rps | functions rps | proxy/floor | functions/floor');
     for (const c of CONCURRENCY) {
-      const d = direct[c]!;
-      const p = throughput['pass-through']![c]!;
-      const x = throughput.proxy![c]!;
       rows.push(
-        `${String(c).padStart(7)} | ${fixed(d.rps, 0).padStart(10)} | ${fixed(p.rps, 0)} (${fixed(p.rps / d.rps)}x) | ${fixed(x.rps, 0)} (${fixed(x.rps / d.rps)}x) | ${fixed(proxyRatios[c]!)}x | ${fixed(p.p50 - d.p50, 3)} / ${fixed(x.p50 - d.p50, 3)} | ${fixed(p.p99 - d.p99, 3)} / ${fixed(x.p99 - d.p99, 3)}`,
+        `${String(c).padStart(7)} | ${fixed(direct[c]!.rps, 0).padStart(10)} | ${cell('floor', c)} | ${cell('proxy', c)} | ${cell('functions', c)} | ${fixed(rpsRatios.proxy![c]!)}x | ${fixed(rpsRatios.functions![c]!)}x`,
       );
     }
-    rows.push(`server CPU time per request, pass-through / proxy: ${CONCURRENCY.map((c) => `${c}: ${fixed(throughput['pass-through']![c]!.cpuUsPerRequest, 0)} / ${fixed(throughput.proxy![c]!.cpuUsPerRequest, 0)} µs`).join('; ')}`);
-    rows.push(`(proxy/pass-through is the median of the rounds' ratios; per round: ${CONCURRENCY.map((c) => `${c}: ${throughput.proxy![c]!.roundsRps.map((x, i) => fixed(x / throughput['pass-through']![c]!.roundsRps[i]!)).join(' ')}`).join('; ')})`);
-    const errors = Object.values(throughput).flatMap((byC) => Object.values(byC).map((r) => r.errors)).reduce((a, b) => a + b, 0);
-    results.errors = errors;
-    const p1 = throughput['pass-through']![1]!;
-    const x1 = throughput.proxy![1]!;
-    results.targets = {
-      rpsRatioToPassThroughAt16: proxyRatios[16],
-      rpsRatioToPassThroughAt64: proxyRatios[64],
-      addedP50OverPassThroughAt1Ms: x1.p50 - p1.p50,
-    };
+    rows.push('');
+    rows.push('Server CPU time per request, µs (ratio to the floor, median of rounds): floor | proxy | functions worker (+ stand-in host, not ours)');
+    for (const c of CONCURRENCY) {
+      const cpu = (name: string): string => fixed(throughput[name]![c]!.cpuUsPerRequest, 0);
+      rows.push(
+        `${String(c).padStart(7)} | ${cpu('floor')} | ${cpu('proxy')} (${fixed(cpuRatios.proxy![c]!)}x) | ${cpu('functions')} (${fixed(cpuRatios.functions![c]!)}x) (+ ${fixed(throughput.functions![c]!.helperCpuUsPerRequest, 0)})`,
+      );
+    }
+    rows.push('');
+    rows.push('Latency added over direct, ms: p50 floor / proxy / functions | p99 floor / proxy / functions');
+    for (const c of CONCURRENCY) {
+      const added = (name: string, p: 'p50' | 'p99'): string => fixed(throughput[name]![c]![p] - direct[c]![p], 3);
+      rows.push(`${String(c).padStart(7)} | ${added('floor', 'p50')} / ${added('proxy', 'p50')} / ${added('functions', 'p50')} | ${added('floor', 'p99')} / ${added('proxy', 'p99')} / ${added('functions', 'p99')}`);
+    }
+    rows.push(`(per round, proxy/floor CPU per request: ${CONCURRENCY.map((c) => `${c}: ${throughput.proxy![c]!.roundsCpu.map((x, i) => fixed(x / throughput.floor![c]!.roundsCpu[i]!)).join(' ')}`).join('; ')})`);
+
+    // Each server's own work: alone on a core.
+    const alone: Record<string, Record<number, LoadResult>> = { floor: {}, proxy: {}, functions: {} };
+    const aloneRatios: Record<string, Record<number, number>> = { proxy: {}, functions: {} };
+    if (CORES !== undefined) {
+      pinServers(fast, true);
+      try {
+        for (const concurrency of [16, 64]) {
+          const measured = await loadRounds(fast.floor, contestants, concurrency);
+          for (const [server, result] of measured.results) alone[server.name]![concurrency] = result;
+          for (const server of contestants) aloneRatios[server.name]![concurrency] = measured.cpuRatios.get(server)!;
+        }
+      } finally {
+        pinServers(fast, false);
+      }
+      results.cpuAloneOnACore = alone;
+      results.cpuAloneRatiosToFloor = aloneRatios;
+      rows.push('');
+      rows.push('Server CPU time per request, each server alone on a core, µs (ratio to the floor): floor | proxy | functions worker (+ stand-in host)');
+      for (const c of [16, 64]) {
+        const cpu = (name: string): string => fixed(alone[name]![c]!.cpuUsPerRequest, 0);
+        rows.push(`${String(c).padStart(7)} | ${cpu('floor')} | ${cpu('proxy')} (${fixed(aloneRatios.proxy![c]!)}x) | ${cpu('functions')} (${fixed(aloneRatios.functions![c]!)}x) (+ ${fixed(alone.functions![c]!.helperCpuUsPerRequest, 0)})`);
+      }
+    }
+    results.errors = Object.values(throughput).flatMap((byC) => Object.values(byC).map((r) => r.errors)).reduce((a, b) => a + b, 0);
+    Object.assign(targets, {
+      cpuRatioToFloorAt16: aloneRatios.proxy![16] ?? cpuRatios.proxy![16]!,
+      cpuRatioToFloorAt64: aloneRatios.proxy![64] ?? cpuRatios.proxy![64]!,
+      sharedCpuRatioToFloorAt16: cpuRatios.proxy![16]!,
+      sharedCpuRatioToFloorAt64: cpuRatios.proxy![64]!,
+      rpsRatioToFloorAt16: rpsRatios.proxy![16]!,
+      rpsRatioToFloorAt64: rpsRatios.proxy![64]!,
+      addedP50OverFloorAt1Ms: throughput.proxy![1]!.p50 - throughput.floor![1]!.p50,
+      functionsPathCpuOverLocalHostAt16Us: (alone.functions![16] ?? throughput.functions![16]!).cpuUsPerRequest - (alone.proxy![16] ?? throughput.proxy![16]!).cpuUsPerRequest,
+    });
   } finally {
     for (const server of fast.all) server.child.kill();
   }
 
   // Stream compatibility drops Azure's first (prompt-filter) chunk on purpose, which would show as one emulator
   // chunk delay of "overhead"; off, the numbers are the proxy's own.
-  const slow = await startTrio(5, { AZURE_OPENAI_STREAM_COMPAT: 'false' });
+  const slow = await startServers(5, { AZURE_OPENAI_STREAM_COMPAT: 'false' });
   try {
     const streaming: Record<string, StreamResult> = {};
-    for (const server of [slow.direct, slow.passThrough, slow.proxy]) streaming[server.name] = await streams(server, 20);
+    for (const server of [slow.direct, slow.floor, slow.proxy, slow.functions]) streaming[server.name] = await streams(server, 20);
     results.streaming = streaming;
     const d = streaming.emulator!;
     rows.push('');
-    rows.push('Streaming (emulator chunk every 5 ms; proxy with AZURE_OPENAI_STREAM_COMPAT=false): over direct, time to first chunk and gap between chunks');
-    for (const name of ['pass-through', 'proxy']) {
+    rows.push('Streaming (emulator chunk every 5 ms; proxies with AZURE_OPENAI_STREAM_COMPAT=false): over direct, time to first chunk and gap between chunks');
+    for (const name of ['floor', 'proxy', 'functions']) {
       const s = streaming[name]!;
       rows.push(`${name.padEnd(12)} | first chunk +${fixed(s.firstChunkMs - d.firstChunkMs, 3)} ms | chunk gap +${fixed(s.chunkGapMs - d.chunkGapMs, 3)} ms`);
     }
@@ -326,24 +436,27 @@ async function main(): Promise<void> {
     for (const server of slow.all) server.child.kill();
   }
 
-  const long = await startTrio(200);
+  const long = await startServers(200);
   try {
+    for (const server of [long.floor, long.functions]) server.child.kill();
     const memory = await openStreamsMemory(long.proxy, OPEN_STREAMS);
     results.memory = memory;
     rows.push('');
     rows.push(`Proxy resident memory with ${memory.open} streams open at once: ${fixed(memory.residentMb, 1)} MB (idle ${fixed(memory.idleMb, 1)} MB)`);
-    (results.targets as Record<string, number>).residentMbWithOpenStreams = memory.residentMb;
+    targets.residentMbWithOpenStreams = memory.residentMb;
   } finally {
     for (const server of long.all) server.child.kill();
   }
 
-  const targets = results.targets as Record<string, number>;
+  results.targets = targets;
   rows.push('');
   rows.push('Targets');
-  rows.push(`  proxy rps >= 0.8x pass-through at 16 clients: ${fixed(targets.rpsRatioToPassThroughAt16 ?? Number.NaN)}x`);
-  rows.push(`  proxy rps >= 0.8x pass-through at 64 clients: ${fixed(targets.rpsRatioToPassThroughAt64 ?? Number.NaN)}x`);
-  rows.push(`  added p50 within 0.2 ms of pass-through at 1 client: ${fixed(targets.addedP50OverPassThroughAt1Ms ?? Number.NaN, 3)} ms`);
+  rows.push(`  proxy CPU per request <= 1.3x the floor's at 16 clients (alone on a core): ${fixed(targets.cpuRatioToFloorAt16 ?? Number.NaN)}x (cores shared: ${fixed(targets.sharedCpuRatioToFloorAt16 ?? Number.NaN)}x)`);
+  rows.push(`  proxy CPU per request <= 1.3x the floor's at 64 clients (alone on a core): ${fixed(targets.cpuRatioToFloorAt64 ?? Number.NaN)}x (cores shared: ${fixed(targets.sharedCpuRatioToFloorAt64 ?? Number.NaN)}x)`);
+  rows.push(`  proxy rps >= 0.8x the floor's at 16 / 64 clients: ${fixed(targets.rpsRatioToFloorAt16 ?? Number.NaN)}x / ${fixed(targets.rpsRatioToFloorAt64 ?? Number.NaN)}x`);
+  rows.push(`  added p50 within 0.2 ms of the floor's at 1 client: ${fixed(targets.addedP50OverFloorAt1Ms ?? Number.NaN, 3)} ms`);
   rows.push(`  resident memory <= 150 MB at ${OPEN_STREAMS} streams: ${fixed(targets.residentMbWithOpenStreams ?? Number.NaN, 1)} MB`);
+  rows.push(`  the Functions path's own CPU per request, over the local host's, at 16 clients: ${fixed(targets.functionsPathCpuOverLocalHostAt16Us ?? Number.NaN, 0)} µs`);
   rows.push(`  failed requests: ${String(results.errors)}`);
   console.info(rows.join('\n'));
   writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
