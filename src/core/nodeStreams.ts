@@ -41,6 +41,17 @@ function failureEnding(stages: readonly BodyStage[], error: unknown): Uint8Array
   return undefined;
 }
 
+/** Fails a web body: closed with the stages' failure ending when one offers one, errored otherwise. */
+function failWebBody(controller: ReadableStreamDefaultController<Uint8Array>, stages: readonly BodyStage[], error: unknown): void {
+  const ending = failureEnding(stages, error);
+  if (ending === undefined) {
+    controller.error(error);
+    return;
+  }
+  controller.enqueue(ending);
+  controller.close();
+}
+
 function asList(out: Uint8Array | readonly Uint8Array[] | undefined): readonly Uint8Array[] {
   if (out === undefined) return [];
   return out instanceof Uint8Array ? [out] : out;
@@ -93,12 +104,7 @@ export function readableToWeb(readable: Readable, options: ReadableToWebOptions)
     {
       start(controller) {
         const fail = (error: unknown): void => {
-          const ending = failureEnding(stages, error);
-          if (ending === undefined) controller.error(error);
-          else {
-            controller.enqueue(ending);
-            controller.close();
-          }
+          failWebBody(controller, stages, error);
           end('error');
         };
         readable.pause();
@@ -329,12 +335,7 @@ export function applyStage(body: ReadableStream<Uint8Array>, stage: BodyStage): 
             if (out.length > 0) return;
           }
         } catch (error) {
-          const ending = stage.endFailure?.(error);
-          if (ending === undefined) controller.error(error);
-          else {
-            controller.enqueue(ending);
-            controller.close();
-          }
+          failWebBody(controller, [stage], error);
           end('error');
         }
       },

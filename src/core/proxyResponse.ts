@@ -48,6 +48,9 @@ export class NodeBodyResponse implements ProxyResponse {
   }
 }
 
+/** Statuses whose responses have no body (a web Response refuses one; the Functions library drops it). */
+export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
+
 /** Whether the response has a body, without making a web stream to find out. */
 export function hasBody(response: ProxyResponse): boolean {
   return response instanceof NodeBodyResponse || response.body !== null;

@@ -12,7 +12,7 @@ import { ProxyError } from './errors';
 import { HeaderMap } from './headerMap';
 import { StagedNodeBody } from './nodeStreams';
 import type { ClientSignal } from './proxyRequest';
-import { NodeBodyResponse, type ProxyResponse } from './proxyResponse';
+import { NodeBodyResponse, NULL_BODY_STATUSES, type ProxyResponse } from './proxyResponse';
 
 export interface UpstreamRequest {
   url: string;
@@ -165,9 +165,6 @@ export function upstreamFailure(error: unknown, target: string): ProxyError {
 export function isAbortError(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'AbortError';
 }
-
-/** Statuses whose responses have no body (a web Response refuses one). */
-const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 function toWebHeaders(headers: Record<string, string | string[] | undefined>, keep: ((name: string) => boolean) | undefined): Headers {
   const result = new HeaderMap();

@@ -13,7 +13,7 @@ import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResp
 import { openAIError } from '../core/errors';
 import type { LogFields, Logger } from '../core/logger';
 import type { OpenAIProxy } from '../core/proxy';
-import { discardBody, type ProxyResponse } from '../core/proxyResponse';
+import { discardBody, NULL_BODY_STATUSES, type ProxyResponse } from '../core/proxyResponse';
 import { CATCH_ALL_FUNCTION, functionRoute } from '../core/routes';
 import { installInvocationBridge, invocationBridge, type WorkerLogLevel } from './functionsInvocation';
 import { clientAbortOf, NodeRequest } from './nodeRequest';
@@ -28,9 +28,6 @@ export function toWebRequest(request: HttpRequest): Request {
     ...(hasBody && { duplex: 'half' as const }),
   });
 }
-
-/** Statuses whose answers the library sends without a body (the fetch spec's null-body statuses). */
-const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /**
  * A body for the library to read as a web stream, which, when first read, writes the proxy's body straight into
