@@ -11,7 +11,7 @@ import { CATCH_ALL_FUNCTION, FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/
 import { STREAM_BROKEN_MESSAGE } from '../../src/core/sseErrorEvent';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
 import { writeBigBody } from '../helpers/bigBody';
-import { requestLines, requestRecord, startFunctionsStack, type FunctionsStack } from '../helpers/functionsStack';
+import { requestLineOf, requestRecord, startFunctionsStack, type FunctionsStack } from '../helpers/functionsStack';
 import { waitFor } from '../helpers/stack';
 import { makeWav } from '../helpers/wav';
 
@@ -170,12 +170,11 @@ describe('logs under the Functions host', () => {
     for await (const _ of stream) void _;
     const invocations = stack.host.invocations.slice(before);
     expect(invocations).toHaveLength(2);
-    await waitFor(() => invocations.every((i) => requestLines(stack.host).some((log) => log.invocationId === i.invocationId)), 2000, 'the request lines');
     for (const invocation of invocations) {
-      const line = requestLines(stack.host).find((log) => log.invocationId === invocation.invocationId);
+      const line = await requestLineOf(stack.host, invocation.invocationId);
       expect(line).toMatchObject({ category: 'chatCompletions.Invocation', level: 'information', logCategory: 'user' });
-      expect(requestRecord(line!)).toMatchObject({ status: 200, route: 'chatCompletions', model: 'gpt-4o' });
-      expect(requestRecord(line!).total_tokens).toEqual(expect.any(Number));
+      expect(requestRecord(line)).toMatchObject({ status: 200, route: 'chatCompletions', model: 'gpt-4o' });
+      expect(requestRecord(line).total_tokens).toEqual(expect.any(Number));
     }
     expect(stack.host.logs.filter((log) => log.message.includes("Unexpected call to 'log'"))).toEqual([]);
   });
@@ -207,9 +206,7 @@ describe('a client that leaves mid-stream, under the Functions host', () => {
     const waited = await waitFor(() => slow.stats.streamsAborted === 1, 1000, 'the upstream stream to be closed');
     expect(waited).toBeLessThan(1000);
     expect(slow.stats.streamsCompleted).toBe(0);
-    const invocation = slowStack.host.invocations.at(-1)!;
-    await waitFor(() => requestLines(slowStack.host).some((log) => log.invocationId === invocation.invocationId), 2000, 'the request line');
-    const line = requestLines(slowStack.host).find((log) => log.invocationId === invocation.invocationId)!;
+    const line = await requestLineOf(slowStack.host, slowStack.host.invocations.at(-1)!.invocationId);
     expect(requestRecord(line).status).toBe(499);
   });
 });
@@ -229,9 +226,8 @@ describe('an upstream that breaks off, under the Functions host', () => {
     expect(failure).toBeInstanceOf(APIError);
     expect((failure as APIError).message).toContain(STREAM_BROKEN_MESSAGE);
     expect(Date.now() - started).toBeLessThan(1000);
-    const invocation = stack.host.invocations.at(-1)!;
-    await waitFor(() => requestLines(stack.host).some((log) => log.invocationId === invocation.invocationId), 2000, 'the request line');
-    expect(requestRecord(requestLines(stack.host).find((log) => log.invocationId === invocation.invocationId)!)).toMatchObject({ status: 200, body: 'failed' });
+    const line = await requestLineOf(stack.host, stack.host.invocations.at(-1)!.invocationId);
+    expect(requestRecord(line)).toMatchObject({ status: 200, body: 'failed' });
   });
 
   it('cuts any other body at once, so the client sees it broken rather than complete', async () => {

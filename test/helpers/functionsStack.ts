@@ -5,6 +5,7 @@
  */
 import { FunctionsHost, type HostLog } from '../functionsHost/host';
 import { childEnvironment } from './proxyProcess';
+import { waitFor } from './stack';
 
 export interface FunctionsStack {
   host: FunctionsHost;
@@ -21,6 +22,13 @@ export async function startFunctionsStack(env: Record<string, string>, options: 
 /** The request lines the app logged, as the host received them (RpcLogs of an invocation). */
 export function requestLines(host: FunctionsHost): HostLog[] {
   return host.logs.filter((log) => log.invocationId !== undefined && log.message.startsWith('request '));
+}
+
+/** The request line of one invocation, once the host has it (it is written when the body ends). */
+export async function requestLineOf(host: FunctionsHost, invocationId: string): Promise<HostLog> {
+  const find = (): HostLog | undefined => requestLines(host).find((log) => log.invocationId === invocationId);
+  await waitFor(() => find() !== undefined, 2000, `the request line of invocation ${invocationId}`);
+  return find() as HostLog;
 }
 
 /** The fields of a request line (`request {json}`). */
