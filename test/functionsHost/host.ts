@@ -299,14 +299,11 @@ export class FunctionsHost {
     if (!data.has('Headers')) data.set('Headers', { json: JSON.stringify(joinedHeaders(req.rawHeaders)) });
 
     this.#forward(req, res, invocationId, body);
-    const triggerName = Object.entries(this.functions.find((f) => f.functionId === match.route.functionId)?.bindings ?? {}).find(
-      ([, binding]) => binding.type === 'httpTrigger',
-    )?.[0];
     this.#worker.send({
       kind: 'invocation',
       invocationId,
       functionId: match.route.functionId,
-      inputData: [{ name: triggerName ?? 'httpTrigger', data: { http: {} } }],
+      inputData: [{ name: match.route.triggerName, data: { http: {} } }],
       triggerMetadata: data.toRecord(),
     } satisfies HostMessage);
   }
@@ -392,12 +389,12 @@ function joinedHeaders(raw: readonly string[]): Record<string, string> {
 
 /** The route an HTTP-triggered function registers (its name when it has none), with its methods. */
 function httpRoute(metadata: RpcFunctionMetadata): HttpFunctionRoute[] {
-  const trigger = Object.values(metadata.bindings).find((binding) => binding.type === 'httpTrigger');
-  if (trigger === undefined) return [];
+  const [triggerName, trigger] = Object.entries(metadata.bindings).find(([, binding]) => binding.type === 'httpTrigger') ?? [];
+  if (triggerName === undefined || trigger === undefined) return [];
   if (trigger.authLevel !== undefined && trigger.authLevel !== 'anonymous') {
     throw new Error(`${metadata.name}: the stand-in host serves anonymous functions only`);
   }
   const template = typeof trigger.route === 'string' && trigger.route !== '' ? trigger.route : metadata.name;
   const methods = Array.isArray(trigger.methods) ? trigger.methods.map((method) => String(method).toUpperCase()) : null;
-  return [{ functionId: metadata.functionId, functionName: metadata.name, template, methods }];
+  return [{ functionId: metadata.functionId, functionName: metadata.name, triggerName, template, methods }];
 }

@@ -16,6 +16,8 @@ type Segment = { kind: 'literal'; text: string } | { kind: 'parameter'; name: st
 export interface HttpFunctionRoute {
   functionId: string;
   functionName: string;
+  /** The name of the function's HTTP trigger binding, which the invocation's input data is given under. */
+  triggerName: string;
   template: string;
   /** Upper-case methods; null means every method. */
   methods: readonly string[] | null;
