@@ -3,12 +3,13 @@
  * over it) and its upstream credential (with auth `managed-identity`, a cached Entra token of the app's
  * identity from DefaultAzureCredential, or ManagedIdentityCredential's user-assigned form with AZURE_CLIENT_ID).
  */
+import type { TokenCredential } from '@azure/identity';
 import { configSourceFromEnvironment } from './appConfigurationSource';
 import { loadIdentity } from './azureSdks';
 import type { Environment } from './config';
 import type { Logger } from './logger';
 import { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
-import { createMetrics } from './telemetry';
+import { createMetrics, monitorAuthentication } from './telemetry';
 import { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache } from './upstreamCredential';
 
 export interface FromEnvironmentOptions extends ProxyOptions {
@@ -30,6 +31,14 @@ export async function createProxyFromEnvironment(env: Environment, options: From
         )),
     );
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
-  const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString) : undefined);
+  const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString, { ...monitorCredential(env) }) : undefined);
   return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }) });
+}
+
+/** The exporter's credential when the app settings ask for Entra authentication to Application Insights. */
+function monitorCredential(env: Environment): { credential?: TokenCredential } {
+  const authentication = monitorAuthentication(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING);
+  if (!authentication.entra) return {};
+  const clientId = authentication.clientId;
+  return { credential: new (loadIdentity().DefaultAzureCredential)(clientId === undefined ? {} : { managedIdentityClientId: clientId }) };
 }

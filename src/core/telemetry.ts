@@ -3,7 +3,11 @@
  * record (the same one its log line has) becomes OpenTelemetry metrics, exported with the Azure Monitor exporter
  * as custom metrics with the model, deployment, backend and status as dimensions: request counts, duration, time
  * to first byte, and tokens by kind. (The Functions host sends the log lines themselves, as traces.)
+ *
+ * With APPLICATIONINSIGHTS_AUTHENTICATION_STRING `Authorization=AAD` (the form the Functions host reads too), the
+ * exporter sends with an Entra token of the app's identity, so the resource can turn off key-based ingestion.
  */
+import type { TokenCredential } from '@azure/identity';
 import type { Attributes } from '@opentelemetry/api';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { loadMonitorExporter, loadSdkMetrics } from './azureSdks';
@@ -23,6 +27,25 @@ export interface MetricsOptions {
   exportIntervalMs?: number;
   /** For tests: an exporter other than Azure Monitor's. */
   exporter?: PushMetricExporter;
+  /** Sends with Entra tokens of this credential (Monitoring Metrics Publisher) instead of the key alone. */
+  credential?: TokenCredential;
+}
+
+/**
+ * What APPLICATIONINSIGHTS_AUTHENTICATION_STRING asks for (`Authorization=AAD;ClientId=<user-assigned id>`):
+ * Entra authentication, with a user-assigned identity's client id or the system-assigned identity.
+ */
+export function monitorAuthentication(value: string | undefined): { entra: false } | { entra: true; clientId?: string } {
+  const parts = new Map(
+    (value ?? '')
+      .split(';')
+      .map((part) => part.split('=').map((s) => s.trim()) as [string, string?])
+      .filter(([name]) => name !== '')
+      .map(([name, v]) => [name.toLowerCase(), v ?? '']),
+  );
+  if (parts.get('authorization')?.toUpperCase() !== 'AAD') return { entra: false };
+  const clientId = parts.get('clientid');
+  return clientId ? { entra: true, clientId } : { entra: true };
 }
 
 export const METRIC_NAMES = {
@@ -36,7 +59,7 @@ const text = (value: unknown): string => (typeof value === 'string' || typeof va
 
 export function createMetrics(connectionString: string | undefined, options: MetricsOptions = {}): RequestMetrics {
   const { MeterProvider, PeriodicExportingMetricReader } = loadSdkMetrics();
-  const exporter = options.exporter ?? new (loadMonitorExporter().AzureMonitorMetricExporter)({ connectionString });
+  const exporter = options.exporter ?? new (loadMonitorExporter().AzureMonitorMetricExporter)({ connectionString, ...(options.credential !== undefined && { credential: options.credential }) });
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.exportIntervalMs ?? 60_000 });
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('azure-openai-proxy');

@@ -85,4 +85,10 @@ if (!isOutsideFunctionsHost()) {
   app.hook.appStart(() => {
     functionsProxy().catch(() => undefined);
   });
+  // The worker is told to stop when Azure scales in or deploys: send the metrics still pending (at most a minute
+  // of them) and stop refreshing from App Configuration.
+  app.hook.appTerminate(async () => {
+    const proxy = await loading?.proxy.catch(() => undefined);
+    await proxy?.close();
+  });
 }
