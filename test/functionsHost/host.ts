@@ -24,7 +24,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { HostMessage, RpcFunctionMetadata, RpcLogLevel, RpcTypedData, WorkerMessage } from './protocol';
+import type { AppLoad, HostMessage, RpcFunctionMetadata, RpcLogLevel, RpcTypedData, WorkerMessage } from './protocol';
 import { RouteTable, type HttpFunctionRoute } from './routes';
 
 export interface FunctionsHostOptions {
@@ -60,6 +60,8 @@ export interface WorkerSample {
   heapUsedBytes: number;
   externalBytes: number;
   cpuMicros: number;
+  /** The files in the worker's require cache. */
+  modules: string[];
 }
 
 /** Request headers that are not forwarded (hop-by-hop, RFC 9110 7.6.1), and response headers not copied back. */
@@ -133,6 +135,8 @@ export class FunctionsHost {
   readonly logs: HostLog[] = [];
   /** What the worker indexed; empty when the app failed to load. */
   functions: RpcFunctionMetadata[] = [];
+  /** What loading the app cost the worker. */
+  appLoad: AppLoad = { ms: 0, sinceProcessStartMs: 0, modules: 0, rssBytes: 0 };
   /** Why the app failed to load, as the worker reported it. */
   loadError: string | undefined;
   url = '';
@@ -176,6 +180,7 @@ export class FunctionsHost {
     if (init.kind !== 'workerInitResponse') throw new Error('unexpected answer to workerInit');
     host.loadError = init.error;
     host.functions = init.functions;
+    host.appLoad = init.appLoad;
     const httpUri = init.capabilities.HttpUri;
     if (init.error === undefined) {
       if (httpUri === undefined) throw new Error('The app did not enable HTTP streams: the stand-in host only forwards raw requests (HttpUri).');

@@ -41,9 +41,22 @@ export type WorkerMessage =
       functions: RpcFunctionMetadata[];
       /** The app failed to load (the worker's `blockingAppStartError`): the host indexes no function. */
       error?: string;
+      /** Not in the protocol: what loading the app cost, for the bench. */
+      appLoad: AppLoad;
     }
   /** `RpcLog`: with an invocation id, a log of that invocation (`category` `<function>.Invocation`). */
   | { kind: 'rpcLog'; invocationId?: string; category?: string; level: RpcLogLevel; logCategory: 'user' | 'system'; message: string }
   /** `InvocationResponse`. */
   | { kind: 'invocationResponse'; invocationId: string; status: 'success' | 'failure'; exception?: string }
-  | { kind: 'sampleResponse'; id: number; rssBytes: number; heapUsedBytes: number; externalBytes: number; cpuMicros: number };
+  | { kind: 'sampleResponse'; id: number; rssBytes: number; heapUsedBytes: number; externalBytes: number; cpuMicros: number; modules: string[] };
+
+/** Loading the app's entry points and running its appStart hooks, in the worker. */
+export interface AppLoad {
+  /** From the first entry point's require to the end of the appStart hooks. */
+  ms: number;
+  /** From the worker process's start to the same point: what a cold start waits for before indexing. */
+  sinceProcessStartMs: number;
+  /** Modules the app loaded (files in require's cache that were not there before). */
+  modules: number;
+  rssBytes: number;
+}

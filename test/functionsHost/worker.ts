@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
 import type { CoreInvocationContext, FunctionCallback, ProgrammingModel, RpcBindingInfo, RpcLogCategory, RpcLogLevel } from '../../src/hosting/functionsCore';
-import type { HostMessage, RpcFunctionMetadata, WorkerMessage } from './protocol';
+import type { AppLoad, HostMessage, RpcFunctionMetadata, WorkerMessage } from './protocol';
 
 type HookName = 'appStart' | 'appTerminate' | 'preInvocation' | 'postInvocation';
 type HookCallback = (context: Record<string, unknown>) => unknown;
@@ -112,7 +112,11 @@ async function runHooks(name: HookName, context: Record<string, unknown>): Promi
   for (const hook of hooks[name]) await hook(context);
 }
 
+const appLoad: AppLoad = { ms: 0, sinceProcessStartMs: 0, modules: 0, rssBytes: 0 };
+
 async function startApp(directory: string): Promise<string | undefined> {
+  const before = new Set(Object.keys(require.cache));
+  const started = performance.now();
   const main = (JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { main?: string }).main ?? 'index.js';
   const files = entryPoints(directory, main);
   try {
@@ -128,6 +132,13 @@ async function startApp(directory: string): Promise<string | undefined> {
     return `Worker was unable to load entry point "${main}": ${reason.message}`;
   }
   await runHooks('appStart', { hookData: {}, appHookData, functionAppDirectory: directory });
+  const ended = performance.now();
+  Object.assign(appLoad, {
+    ms: ended - started,
+    sinceProcessStartMs: ended,
+    modules: Object.keys(require.cache).filter((file) => !before.has(file)).length,
+    rssBytes: process.memoryUsage().rss,
+  });
   return undefined;
 }
 
@@ -145,8 +156,8 @@ async function workerInit(directory: string): Promise<WorkerMessage> {
     HandlesWorkerTerminateMessage: 'true',
   };
   if (programmingModel?.getCapabilities !== undefined) capabilities = await programmingModel.getCapabilities(capabilities);
-  if (loadError !== undefined) return { kind: 'workerInitResponse', capabilities, functions: [], error: loadError };
-  return { kind: 'workerInitResponse', capabilities, functions: [...functions.values()].map((f) => f.metadata) };
+  if (loadError !== undefined) return { kind: 'workerInitResponse', capabilities, functions: [], error: loadError, appLoad };
+  return { kind: 'workerInitResponse', capabilities, functions: [...functions.values()].map((f) => f.metadata), appLoad };
 }
 
 async function invoke(message: Extract<HostMessage, { kind: 'invocation' }>): Promise<void> {
@@ -204,7 +215,7 @@ process.on('message', (message: HostMessage) => {
       hostVersion = message.hostVersion;
       process.chdir(message.functionAppDirectory);
       void workerInit(message.functionAppDirectory).then(send, (error: unknown) =>
-        send({ kind: 'workerInitResponse', capabilities: {}, functions: [], error: error instanceof Error ? error.message : String(error) }),
+        send({ kind: 'workerInitResponse', capabilities: {}, functions: [], error: error instanceof Error ? error.message : String(error), appLoad }),
       );
       return;
     case 'invocation':
@@ -213,7 +224,7 @@ process.on('message', (message: HostMessage) => {
     case 'sample': {
       const memory = process.memoryUsage();
       const cpu = process.cpuUsage();
-      send({ kind: 'sampleResponse', id: message.id, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, cpuMicros: cpu.user + cpu.system });
+      send({ kind: 'sampleResponse', id: message.id, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, cpuMicros: cpu.user + cpu.system, modules: Object.keys(require.cache) });
       return;
     }
     case 'terminate':

@@ -14,7 +14,7 @@ export interface FunctionsStack {
   close(): Promise<void>;
 }
 
-export async function startFunctionsStack(env: Record<string, string>, options: { activityTimeoutMs?: number } = {}): Promise<FunctionsStack> {
+export async function startFunctionsStack(env: Record<string, string>, options: { activityTimeoutMs?: number; appDirectory?: string } = {}): Promise<FunctionsStack> {
   const host = await FunctionsHost.start({ env: childEnvironment(env), ...options });
   return { host, baseURL: `${host.url}/v1`, close: () => host.close() };
 }
