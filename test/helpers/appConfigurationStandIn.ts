@@ -1,7 +1,8 @@
 /**
  * A local Azure App Configuration endpoint for the tests, spoken to by the real `@azure/app-configuration` SDK
  * (through the real provider). It serves the key-value list (`GET /kv`, with filters and page ETags, 304 on
- * `If-None-Match`) and single keys (`GET /kv/{key}`), and authenticates every request as the service does:
+ * `If-None-Match`) and single keys (`GET /kv/{key}`), writes them (`PUT /kv/{key}`, with `If-None-Match: *` to add
+ * only), and authenticates every request as the service does:
  * the HMAC-SHA256 signature made with a connection string's secret is recomputed and compared, or a Bearer token
  * is checked against the ones accepted. Anything unsigned or badly signed is refused with 401.
  */
@@ -39,6 +40,11 @@ export class AppConfigurationStandIn {
   readonly requests: AppConfigRequest[] = [];
   /** While set, every request fails: `503` answers Service Unavailable, `drop` closes the connection. */
   failure: '503' | 'drop' | undefined;
+  /**
+   * While true, an authenticated write is refused 403, as the service refuses a principal without a data-plane
+   * role (App Configuration Data Owner), such as one whose role assignment has not taken effect yet.
+   */
+  forbidWrites = false;
   url = '';
 
   readonly #settings = new Map<string, StoredSetting>();
@@ -81,6 +87,10 @@ export class AppConfigurationStandIn {
       etag: createHash('sha256').update(`${key}|${label}|${value}|${this.#version}`).digest('hex').slice(0, 32),
       last_modified: new Date().toISOString(),
     });
+  }
+
+  get(key: string, label?: string): StoredSetting | undefined {
+    return this.#settings.get(`${key}\u0000${label ?? ''}`);
   }
 
   delete(key: string, label?: string): void {
@@ -159,6 +169,26 @@ export class AppConfigurationStandIn {
       return;
     }
     const single = /^\/kv\/(.+)$/.exec(url.pathname);
+    if (single?.[1] !== undefined && req.method === 'PUT') {
+      const problem = (status: number, title: string): void => {
+        record(status, auth);
+        res.writeHead(status, { 'content-type': 'application/problem+json' });
+        res.end(JSON.stringify({ title, status }));
+      };
+      if (this.forbidWrites) return problem(403, 'Forbidden');
+      const key = decodeURIComponent(single[1]);
+      const label = url.searchParams.get('label') || undefined;
+      const existing = this.#settings.get(`${key}\u0000${label ?? ''}`);
+      if (req.headers['if-none-match'] === '*' && existing !== undefined) return problem(412, 'Precondition Failed');
+      if (req.headers['if-match'] !== undefined && req.headers['if-match'] !== `"${existing?.etag}"`) return problem(412, 'Precondition Failed');
+      const written = JSON.parse(body.toString() || '{}') as { value?: string; content_type?: string };
+      this.set(key, written.value ?? '', { ...(label !== undefined && { label }), ...(written.content_type && { contentType: written.content_type }) });
+      const setting = this.#settings.get(`${key}\u0000${label ?? ''}`)!;
+      record(200, auth);
+      res.writeHead(200, { 'content-type': 'application/vnd.microsoft.appconfig.kv+json; charset=utf-8', etag: `"${setting.etag}"` });
+      res.end(JSON.stringify({ ...setting, tags: {}, locked: false }));
+      return;
+    }
     if (single?.[1] !== undefined && req.method === 'GET') {
       const setting = [...this.#settings.values()].find((s) => s.key === decodeURIComponent(single[1] ?? '') && labelMatches(s.label));
       if (setting === undefined) {
