@@ -8,7 +8,9 @@ import { FunctionsHost } from '../test/functionsHost/host';
 async function main(): Promise<void> {
   const env: Record<string, string | undefined> = {};
   for (const name of ['PATH', 'AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_STREAM_COMPAT']) env[name] = process.env[name];
-  const host = await FunctionsHost.start({ env, record: false });
+  // The package Azure runs (dist/package) when the bench names it; else the build in the project.
+  const appDirectory = process.env.FUNCTIONS_APP_DIRECTORY;
+  const host = await FunctionsHost.start({ env, record: false, ...(appDirectory !== undefined && { appDirectory }) });
   console.info(`functions host listening on ${host.url}/v1 (worker pid ${String(host.workerPid)})`);
   const stop = (): void => void host.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);

@@ -7,7 +7,10 @@
  *  - each server's CPU time per request (for the Functions path, the worker's: the app's process);
  *  - the latency each adds over the direct call (p50, p99);
  *  - for streams, the time to the first chunk and the gap between chunks, over the direct call's;
- *  - the proxy's resident memory with 1,000 streams open at once.
+ *  - the proxy's resident memory with 1,000 streams open at once, on the local host and in the Functions worker;
+ *  - the package Azure runs (scripts/package.mjs): its zipped size, and the time for the worker to load it;
+ *  - from those, the HTTP concurrency one Flex Consumption instance holds (bench/deployment.ts).
+ * The Functions path runs the package, as Azure does.
  * Prints a table and writes the numbers to bench/results/latest.json. Results are ratios within this run, so
  * they compare like with like on whatever machine runs it.
  *
@@ -30,9 +33,12 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { appLoad, packageSize, sizing } from './deployment';
 
 const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench', 'results');
+/** The package Azure runs, which `npm run bench` builds first (build:dev). */
+const PACKAGE = join(ROOT, 'dist', 'package');
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 2) * 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const WARMUP_MS = 1000;
@@ -133,7 +139,7 @@ async function startServers(chunkDelayMs: number, proxyEnv: Record<string, strin
   const floor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: emulator.url }, /listening on (http:\/\/\S+)/);
   const env = { AZURE_OPENAI_ENDPOINT: emulator.url, ...proxyEnv };
   const proxy = await startProcess('proxy', 'src/hosting/localMain.js', { PORT: '0', ...env }, /listening on (http:\/\/\S+)\/v1/);
-  const functions = await startProcess('functions', 'bench/functionsHost.js', env, /listening on (http:\/\/\S+)\/v1/, /worker pid (\d+)/);
+  const functions = await startProcess('functions', 'bench/functionsHost.js', { ...env, FUNCTIONS_APP_DIRECTORY: PACKAGE }, /listening on (http:\/\/\S+)\/v1/, /worker pid (\d+)/);
   return { direct: emulator, floor, proxy, functions, all: [emulator, floor, proxy, functions] };
 }
 
@@ -297,15 +303,20 @@ function residentBytes(pid: number): number {
   return Number(match?.[1] ?? 0) * 1024;
 }
 
-/** The proxy's resident memory once `count` streams are open through it at the same time. */
-async function openStreamsMemory(proxy: Server, count: number): Promise<{ open: number; residentMb: number; idleMb: number }> {
+/** A server's resident memory (the worker's, for the Functions path) once `count` streams are open through it at once. */
+async function openStreamsMemory(
+  proxy: Server,
+  count: number,
+): Promise<{ open: number; residentMb: number; idleMb: number; cpuUsPerChunk: number; helperCpuUsPerChunk: number }> {
+  const pid = proxy.cpuPid ?? proxy.child.pid ?? 0;
   const { origin, path, headers } = target(proxy, true);
   // A long prompt makes a long reply (the emulator echoes it): about 70 chunks, 14 s at 200 ms a chunk.
   const body = JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'word '.repeat(80) }] });
-  const idle = residentBytes(proxy.child.pid ?? 0);
+  const idle = residentBytes(pid);
   const pool = new Pool(origin, { connections: count });
   const controllers: AbortController[] = [];
   let open = 0;
+  let events = 0;
   const opened = Array.from({ length: count }, async () => {
     const controller = new AbortController();
     controllers.push(controller);
@@ -314,19 +325,32 @@ async function openStreamsMemory(proxy: Server, count: number): Promise<{ open: 
       const iterator = response.body[Symbol.asyncIterator]();
       await iterator.next(); // the first chunk: the stream is open end to end
       open++;
-      for (;;) if ((await iterator.next()).done === true) break;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) break;
+        events += String(next.value).split('data: ').length - 1;
+      }
     } catch {
       // aborted once measured
     }
   });
   const deadline = Date.now() + 30_000;
   while (open < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  const resident = residentBytes(proxy.child.pid ?? 0);
+  const resident = residentBytes(pid);
   const measuredOpen = open;
+  // With every stream open, the server's CPU time over a few seconds, per event it passed on meanwhile.
+  const eventsBefore = events;
+  const helperPid = proxy.cpuPid === undefined ? undefined : proxy.child.pid;
+  const cpuBefore = cpuMicros(pid);
+  const helperBefore = helperPid === undefined ? 0 : cpuMicros(helperPid);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const passed = Math.max(1, events - eventsBefore);
+  const cpuUsPerChunk = (cpuMicros(pid) - cpuBefore) / passed;
+  const helperCpuUsPerChunk = helperPid === undefined ? 0 : (cpuMicros(helperPid) - helperBefore) / passed;
   for (const controller of controllers) controller.abort();
   await Promise.allSettled(opened);
   await pool.destroy();
-  return { open: measuredOpen, residentMb: resident / 2 ** 20, idleMb: idle / 2 ** 20 };
+  return { open: measuredOpen, residentMb: resident / 2 ** 20, idleMb: idle / 2 ** 20, cpuUsPerChunk, helperCpuUsPerChunk };
 }
 
 const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -335,6 +359,8 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION_MS / 1000, rounds: ROUNDS };
   const targets: Record<string, number> = {};
+  // The Functions worker's figures, from the runs below, for the sizing at the end.
+  const worker = { cpuUsPerRequest: Number.NaN, cpuUsPerChunk: Number.NaN, hostCpuUsPerRequest: Number.NaN, hostCpuUsPerChunk: Number.NaN, idleMb: Number.NaN, mbPerOpenStream: Number.NaN };
   const fast = await startServers(0);
   const rows: string[] = [];
   const contestants = [fast.proxy, fast.functions];
@@ -414,6 +440,8 @@ async function main(): Promise<void> {
       addedP50OverFloorAt1Ms: throughput.proxy![1]!.p50 - throughput.floor![1]!.p50,
       functionsPathCpuOverLocalHostAt16Us: (alone.functions![16] ?? throughput.functions![16]!).cpuUsPerRequest - (alone.proxy![16] ?? throughput.proxy![16]!).cpuUsPerRequest,
     });
+    worker.cpuUsPerRequest = (alone.functions![16] ?? throughput.functions![16]!).cpuUsPerRequest;
+    worker.hostCpuUsPerRequest = (alone.functions![16] ?? throughput.functions![16]!).helperCpuUsPerRequest;
   } finally {
     for (const server of fast.all) server.child.kill();
   }
@@ -438,15 +466,44 @@ async function main(): Promise<void> {
 
   const long = await startServers(200);
   try {
-    for (const server of [long.floor, long.functions]) server.child.kill();
+    long.floor.child.kill();
     const memory = await openStreamsMemory(long.proxy, OPEN_STREAMS);
+    const functionsMemory = await openStreamsMemory(long.functions, OPEN_STREAMS);
     results.memory = memory;
+    results.functionsMemory = functionsMemory;
     rows.push('');
     rows.push(`Proxy resident memory with ${memory.open} streams open at once: ${fixed(memory.residentMb, 1)} MB (idle ${fixed(memory.idleMb, 1)} MB)`);
+    rows.push(`Functions worker resident memory with ${functionsMemory.open} streams open at once: ${fixed(functionsMemory.residentMb, 1)} MB (idle ${fixed(functionsMemory.idleMb, 1)} MB)`);
+    rows.push(`CPU per streamed chunk with them all open: proxy ${fixed(memory.cpuUsPerChunk, 1)} µs, Functions worker ${fixed(functionsMemory.cpuUsPerChunk, 1)} µs (+ stand-in host ${fixed(functionsMemory.helperCpuUsPerChunk, 1)} µs)`);
     targets.residentMbWithOpenStreams = memory.residentMb;
+    worker.idleMb = functionsMemory.idleMb;
+    worker.cpuUsPerChunk = functionsMemory.cpuUsPerChunk;
+    worker.hostCpuUsPerChunk = functionsMemory.helperCpuUsPerChunk;
+    worker.mbPerOpenStream = (functionsMemory.residentMb - functionsMemory.idleMb) / Math.max(1, functionsMemory.open);
   } finally {
     for (const server of long.all) server.child.kill();
   }
+
+  // The package, and what one instance holds.
+  const size = packageSize(PACKAGE);
+  const env = { PATH: process.env.PATH, AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9' };
+  const bundled = await appLoad(PACKAGE, 5, env);
+  const unbundled = await appLoad(ROOT, 5, env);
+  const instance = sizing(worker);
+  results.package = { ...size, load: bundled, unbundledLoad: unbundled };
+  results.sizing = { ...worker, ...instance };
+  targets.packageZippedMb = size.zippedBytes / 2 ** 20;
+  rows.push('');
+  rows.push(`Package (dist/package): ${size.files} files, ${fixed(size.bytes / 2 ** 20)} MB, zipped ${fixed(size.zippedBytes / 2 ** 20)} MB`);
+  const loadRow = (l: typeof bundled): string =>
+    `${fixed(l.ms, 0)} ms (${fixed(l.sinceProcessStartMs, 0)} ms from the worker's start), ${l.modules} modules, ${fixed(l.rssBytes / 2 ** 20, 1)} MB resident`;
+  rows.push(`Worker loads every function: package ${loadRow(bundled)}; unbundled build ${loadRow(unbundled)} (median of 5)`);
+  rows.push(
+    `One 2,048 MB instance (1 vCPU), 10 s streams of 500 chunks: worker + host ${fixed(worker.cpuUsPerRequest + worker.hostCpuUsPerRequest, 0)} µs a request + ` +
+      `${fixed(worker.cpuUsPerChunk + worker.hostCpuUsPerChunk, 1)} µs a chunk, ` +
+      `${fixed(worker.mbPerOpenStream * 1024, 0)} KB an open stream over ${fixed(worker.idleMb, 0)} MB idle: ` +
+      `${instance.byMemory} streams by memory (75%), ${instance.byCpu} by CPU (50%): perInstanceConcurrency up to ${instance.recommended}`,
+  );
 
   results.targets = targets;
   rows.push('');
@@ -457,6 +514,7 @@ async function main(): Promise<void> {
   rows.push(`  added p50 within 0.2 ms of the floor's at 1 client: ${fixed(targets.addedP50OverFloorAt1Ms ?? Number.NaN, 3)} ms`);
   rows.push(`  resident memory <= 150 MB at ${OPEN_STREAMS} streams: ${fixed(targets.residentMbWithOpenStreams ?? Number.NaN, 1)} MB`);
   rows.push(`  the Functions path's own CPU per request, over the local host's, at 16 clients: ${fixed(targets.functionsPathCpuOverLocalHostAt16Us ?? Number.NaN, 0)} µs`);
+  rows.push(`  package zipped <= 5 MB: ${fixed(targets.packageZippedMb ?? Number.NaN)} MB`);
   rows.push(`  failed requests: ${String(results.errors)}`);
   console.info(rows.join('\n'));
   writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
