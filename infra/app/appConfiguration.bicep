@@ -1,21 +1,17 @@
 // The App Configuration store the proxy reads its model map, client keys and settings from, by identity only
-// (local auth off). Its initial key-values are written here by the deployer, who gets App Configuration Data
-// Owner for that (ARM passes the deployer's own identity through to the store).
+// (local auth off). Its initial key-values are written after provisioning by scripts/seedAppConfiguration.mjs,
+// which retries until the deployer's App Configuration Data Owner role (granted here) is in effect: key-value
+// resources in this template would be written through the data plane at once, and fail with Forbidden on a
+// first deployment.
 param name string
 param location string
 param tags object
-param keyPrefix string
-param label string
-param modelMap object
-param clientKeyHashes object
-param settings object
+@description('Who deploys (deployer()): App Configuration Data Owner. Empty to grant nothing.')
 param deployerPrincipalId string
 
 var appConfigDataOwner = '5ae67dd6-50cb-40e7-96ff-dc2bfa4b606b'
-// Key-value resource names: `/` in a key is written `~2F`, and a label follows a `$`.
-var labelSuffix = empty(label) ? '' : '$${label}'
 
-resource store 'Microsoft.AppConfiguration/configurationStores@2024-05-01' = {
+resource store 'Microsoft.AppConfiguration/configurationStores@2024-06-01' = {
   name: name
   location: location
   tags: tags
@@ -24,10 +20,6 @@ resource store 'Microsoft.AppConfiguration/configurationStores@2024-05-01' = {
   }
   properties: {
     disableLocalAuth: true
-    dataPlaneProxy: {
-      authenticationMode: 'Pass-through'
-      privateLinkDelegation: 'Disabled'
-    }
   }
 }
 
@@ -39,45 +31,6 @@ resource deployerOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if
     principalId: deployerPrincipalId
   }
 }
-
-resource models 'Microsoft.AppConfiguration/configurationStores/keyValues@2024-05-01' = [
-  for entry in items(modelMap): if (!empty(deployerPrincipalId)) {
-    parent: store
-    name: '${replace('${keyPrefix}model-map/${entry.key}', '/', '~2F')}${labelSuffix}'
-    properties: {
-      value: entry.value
-    }
-    dependsOn: [
-      deployerOwner
-    ]
-  }
-]
-
-resource clientKeys 'Microsoft.AppConfiguration/configurationStores/keyValues@2024-05-01' = [
-  for entry in items(clientKeyHashes): if (!empty(deployerPrincipalId)) {
-    parent: store
-    name: '${replace('${keyPrefix}client-keys/${entry.key}', '/', '~2F')}${labelSuffix}'
-    properties: {
-      value: entry.value
-    }
-    dependsOn: [
-      deployerOwner
-    ]
-  }
-]
-
-resource plainSettings 'Microsoft.AppConfiguration/configurationStores/keyValues@2024-05-01' = [
-  for entry in items(settings): if (!empty(deployerPrincipalId)) {
-    parent: store
-    name: '${replace('${keyPrefix}${entry.key}', '/', '~2F')}${labelSuffix}'
-    properties: {
-      value: string(entry.value)
-    }
-    dependsOn: [
-      deployerOwner
-    ]
-  }
-]
 
 output name string = store.name
 output endpoint string = store.properties.endpoint

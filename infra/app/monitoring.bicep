@@ -1,10 +1,11 @@
-// Application Insights on a Log Analytics workspace: the Functions host's logs and requests, and the proxy's metrics.
+// Application Insights on a Log Analytics workspace: the Functions host's logs and requests, and the proxy's
+// metrics. Ingestion takes Entra tokens only (local auth off): the app's identity has Monitoring Metrics Publisher.
 param logAnalyticsName string
 param appInsightsName string
 param location string
 param tags object
 
-resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
   name: logAnalyticsName
   location: location
   tags: tags
@@ -16,6 +17,7 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   }
 }
 
+// 2020-02-02 is the newest stable version of this resource type.
 resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   name: appInsightsName
   location: location
@@ -24,6 +26,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: logAnalytics.id
+    DisableLocalAuth: true
   }
 }
 

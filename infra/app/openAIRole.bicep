@@ -1,19 +1,28 @@
-// Cognitive Services OpenAI User for the app's identity on one Azure OpenAI account (deployed at that account's
-// resource group, which may be another one).
+// The app identity's role on one Azure OpenAI account (deployed at that account's resource group, which may be
+// another one): Cognitive Services OpenAI User for inference, or OpenAI Contributor, which also allows uploading
+// files, batches and fine-tuning jobs.
 param accountName string
 param principalId string
+@allowed([
+  'User'
+  'Contributor'
+])
+param role string
 
-var cognitiveServicesOpenAIUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
+var roleIds = {
+  User: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
+  Contributor: 'a001fd3d-188f-4b5d-821b-7da978bf7442'
+}
 
-resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {
+resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = {
   name: accountName
 }
 
-resource openAIUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource openAIRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: account
-  name: guid(account.id, principalId, cognitiveServicesOpenAIUser)
+  name: guid(account.id, principalId, roleIds[role])
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIUser)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds[role])
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

@@ -39,19 +39,27 @@ describe('infra/*.bicep', () => {
   const declared = files.flatMap((f) => resources(text(f))).filter((r) => !r.existing);
 
   it.each([
-    ['Microsoft.Web/sites', '2024-04-01'],
-    ['Microsoft.Web/serverfarms', '2024-04-01'],
-    ['Microsoft.Web/sites/config', '2024-04-01'],
-    ['Microsoft.Storage/storageAccounts', '2023-05-01'],
-    ['Microsoft.Storage/storageAccounts/blobServices/containers', '2023-05-01'],
-    ['Microsoft.Insights/components', '2020-02-02'],
-    ['Microsoft.OperationalInsights/workspaces', '2023-09-01'],
-    ['Microsoft.AppConfiguration/configurationStores', '2024-05-01'],
-    ['Microsoft.AppConfiguration/configurationStores/keyValues', '2024-05-01'],
-    ['Microsoft.ManagedIdentity/userAssignedIdentities', '2023-01-31'],
-    ['Microsoft.Authorization/roleAssignments', '2022-04-01'],
-  ])('declares %s@%s', (type, apiVersion) => {
-    expect(declared).toContainEqual(expect.objectContaining({ type, apiVersion }));
+    'Microsoft.Web/sites',
+    'Microsoft.Web/serverfarms',
+    'Microsoft.Storage/storageAccounts',
+    'Microsoft.Storage/storageAccounts/blobServices/containers',
+    'Microsoft.Insights/components',
+    'Microsoft.OperationalInsights/workspaces',
+    'Microsoft.AppConfiguration/configurationStores',
+    'Microsoft.ManagedIdentity/userAssignedIdentities',
+    'Microsoft.Authorization/roleAssignments',
+  ])('declares %s', (type) => {
+    expect(declared).toContainEqual(expect.objectContaining({ type }));
+  });
+
+  it('writes no key-values and no separate app settings resource (both race or replace; see the seeding step)', () => {
+    expect(declared.map((r) => r.type)).not.toContain('Microsoft.AppConfiguration/configurationStores/keyValues');
+    expect(declared.map((r) => r.type)).not.toContain('Microsoft.Web/sites/config');
+  });
+
+  it('has the linter hold API versions to two years at most (the Bicep build below runs it)', () => {
+    const config = JSON.parse(text(join(ROOT, 'bicepconfig.json'))) as { analyzers: { core: { rules: Record<string, { level: string; maxAllowedAgeInDays?: number }> } } };
+    expect(config.analyzers.core.rules['use-recent-api-versions']).toEqual({ level: 'warning', maxAllowedAgeInDays: 730 });
   });
 
   it('uses no registry modules, only its own files, so it builds offline', () => {
@@ -63,34 +71,70 @@ describe('infra/*.bicep', () => {
     }
   });
 
-  it('runs Node 20 (22 selectable) on the Flex Consumption plan', () => {
+  it('runs Node 24 by default on the Flex Consumption plan, and only the majors package.json engines allows', () => {
     expect(all).toMatch(/name: 'FC1'\s+tier: 'FlexConsumption'/);
-    expect(main).toMatch(/@allowed\(\[\s*'20'\s*'22'\s*\]\)\s*param nodeVersion string = '20'/);
+    const engines = (JSON.parse(text(join(ROOT, 'package.json'))) as { engines: { node: string } }).engines.node;
+    const majors = [...engines.matchAll(/\^(\d+)/g)].map((m) => m[1]);
+    expect(majors).toEqual(['22', '24']);
+    const allowed = /@allowed\(\[([^\]]*)\]\)\s*param nodeVersion string = '(\d+)'/.exec(main);
+    expect(allowed?.[1]?.match(/\d+/g)).toEqual(majors);
+    expect(allowed?.[2]).toBe('24');
     expect(code(all)).toMatch(/runtime: \{\s*name: 'node'\s*version: nodeVersion\s*\}/);
   });
 
-  it('gives the app a system-assigned identity by default, and a user-assigned one as an option', () => {
-    expect(main).toMatch(/@allowed\(\[\s*'SystemAssigned'\s*'UserAssigned'\s*\]\)\s*param identityType string = 'SystemAssigned'/);
-    expect(code(all)).toContain("type: 'SystemAssigned'");
+  it('gives the app a user-assigned identity, with every role assigned before the site exists', () => {
+    expect(code(main)).toMatch(/^resource identity 'Microsoft\.ManagedIdentity\/userAssignedIdentities@[\d-]+' = \{/m);
+    expect(code(all)).not.toContain("'SystemAssigned'");
     expect(code(all)).toContain("type: 'UserAssigned'");
+    expect(code(main)).toMatch(/module functionApp 'app\/functionApp\.bicep' = \{[\s\S]*?dependsOn: \[\s*roles\s*openAIRoles\s*\]/);
+  });
+
+  it('puts every app setting in siteConfig.appSettings, extra ones included, with timeouts below the 230 s front-end limit', () => {
+    const site = code(text(join(INFRA, 'app', 'functionApp.bicep')));
+    expect(site).toContain('appSettings: map(items(settings), setting => { name: setting.key, value: string(setting.value) })');
+    expect(code(main)).toMatch(/proxySettings: union\(\s*\{[\s\S]*?\},\s*extraAppSettings\s*\)/);
+    const seconds = (name: string): number => Number(new RegExp(`${name}: '(\\d+)'`).exec(code(main))?.[1]);
+    expect(seconds('PROXY_DEADLINE_SECONDS')).toBeLessThan(230);
+    expect(seconds('PROXY_ATTEMPT_TIMEOUT_SECONDS')).toBeLessThan(seconds('PROXY_DEADLINE_SECONDS'));
+  });
+
+  it('sets the HTTP concurrency per instance from a parameter, by default in proportion to the instance memory, well above Flex Consumption\'s 16', () => {
+    expect(code(text(join(INFRA, 'app', 'functionApp.bicep')))).toMatch(/triggers: \{\s*http: \{\s*perInstanceConcurrency: perInstanceConcurrency\s*\}/);
+    const perInstance = Number(/param perInstanceConcurrency int = instanceMemoryMB \* (\d+) \/ 2048$/m.exec(main)?.[1]);
+    expect(perInstance).toBeGreaterThanOrEqual(64);
+    expect(main).toMatch(/param instanceMemoryMB int = 2048\n/);
+  });
+
+  it('uses rolling updates by default, so a deployment lets streams in flight finish', () => {
+    expect(main).toMatch(/@allowed\(\[\s*'RollingUpdate'\s*'Recreate'\s*\]\)\s*param siteUpdateStrategy string = 'RollingUpdate'/);
+    expect(code(all)).toMatch(/siteUpdateStrategy: \{\s*type: siteUpdateStrategy\s*\}/);
+  });
+
+  it('names nested deployments per environment, and takes the deployer from deployer()', () => {
+    for (const [, name] of code(main).matchAll(/^module \w+ '[^']+' = [^{]*\{\s*name: '([^']+)'/gm)) expect(name).toContain('${token}');
+    expect(code(main)).toContain('deployer().objectId');
+    expect(all).not.toContain('signed-in-user');
   });
 
   it('reaches storage by identity only: no shared keys, no connection strings', () => {
     expect(code(all)).toContain('allowSharedKeyAccess: false');
     expect(code(all)).toContain("AzureWebJobsStorage__credential: 'managedidentity'");
-    expect(code(all)).toContain("type: 'SystemAssignedIdentity'");
     expect(code(all)).toContain("type: 'UserAssignedIdentity'");
     expect(code(all)).not.toMatch(/listKeys\(|AccountKey=|AzureWebJobsStorage:/);
   });
 
-  it('reads App Configuration by identity only', () => {
+  it('reads App Configuration and sends to Application Insights by identity only', () => {
     expect(code(all)).toContain('disableLocalAuth: true');
+    expect(code(all)).toContain('DisableLocalAuth: true');
+    expect(code(all)).toContain("APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'");
   });
 
   it.each([
     ['Cognitive Services OpenAI User', '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'],
     ['App Configuration Data Reader', '516239f1-63e1-4d78-a4de-a74fb236a071'],
     ['Storage Blob Data Owner', 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'],
+    ['Monitoring Metrics Publisher', '3913510d-42f4-4e42-8a64-420c390055eb'],
+    ['Cognitive Services OpenAI Contributor', 'a001fd3d-188f-4b5d-821b-7da978bf7442'],
   ])('assigns %s (%s) to the app identity', (_role, id) => {
     const file = files.find((f) => code(text(f)).includes(`'${id}'`));
     expect(file).toBeDefined();
@@ -99,7 +143,8 @@ describe('infra/*.bicep', () => {
     expect(source).toContain("subscriptionResourceId('Microsoft.Authorization/roleDefinitions'");
   });
 
-  it('grants the Azure OpenAI role on every account given, in the account own resource group', () => {
+  it('grants the Azure OpenAI role (User, or Contributor for files, batches and fine-tuning) on every account given, in its own resource group', () => {
+    expect(main).toMatch(/@allowed\(\[\s*'User'\s*'Contributor'\s*\]\)\s*param openAIRole string = 'User'/);
     expect(code(main)).toMatch(/for \(accountId, index\) in filter\(openAIAccountIds, id => !empty\(id\)\)/);
     expect(code(main)).toContain("scope: resourceGroup(split(accountId, '/')[2], split(accountId, '/')[4])");
   });
@@ -142,14 +187,14 @@ describe('infra/*.bicep', () => {
 
   describe('the app settings it sets', () => {
     const settings = new Set([...code(all).matchAll(/^\s+([A-Za-z][A-Za-z0-9_]*(?:__\w+)?): /gm)].map((m) => m[1]!).filter((n) => /^(AZURE_|APPLICATIONINSIGHTS_|AzureWebJobsStorage__|PROXY_)/.test(n)));
-    const read = new Set<string>([...Object.values(SETTING_NAMES).flat(), 'APPLICATIONINSIGHTS_CONNECTION_STRING']);
+    const read = new Set<string>([...Object.values(SETTING_NAMES).flat(), 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING']);
 
     it('are all settings the code reads (no typo can hide)', () => {
       for (const name of settings) if (!name.startsWith('AzureWebJobsStorage__')) expect(read).toContain(name);
     });
 
     it('include what this deployment needs', () => {
-      for (const name of ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_AUTH', 'AZURE_APPCONFIG_ENDPOINT', 'AZURE_APPCONFIG_KEY_PREFIX', 'AZURE_APPCONFIG_LABEL', 'AZURE_CLIENT_ID', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId']) {
+      for (const name of ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_AUTH', 'AZURE_APPCONFIG_ENDPOINT', 'AZURE_APPCONFIG_KEY_PREFIX', 'AZURE_APPCONFIG_LABEL', 'AZURE_CLIENT_ID', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'PROXY_ATTEMPT_TIMEOUT_SECONDS', 'PROXY_DEADLINE_SECONDS', 'AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId']) {
         expect(settings).toContain(name);
       }
     });
@@ -168,15 +213,18 @@ describe('infra/*.bicep', () => {
     });
   });
 
-  it('seeds the model map and client keys under the proxy prefix, in key-value resource names', () => {
-    expect(code(all)).toContain("name: '${replace('${keyPrefix}model-map/${entry.key}', '/', '~2F')}${labelSuffix}'");
-    expect(code(all)).toContain("name: '${replace('${keyPrefix}client-keys/${entry.key}', '/', '~2F')}${labelSuffix}'");
-    expect(code(all)).toContain("name: '${replace('${keyPrefix}${entry.key}', '/', '~2F')}${labelSuffix}'");
+  it('outputs, for the post-provision step, the store and its key-values under the proxy prefix and label', () => {
+    expect(code(main)).toContain("key: '${appConfigKeyPrefix}model-map/${entry.key}', value: string(entry.value), label: appConfigLabel");
+    expect(code(main)).toContain("key: '${appConfigKeyPrefix}client-keys/${entry.key}', value: string(entry.value), label: appConfigLabel");
+    expect(code(main)).toContain("key: '${appConfigKeyPrefix}${entry.key}', value: string(entry.value), label: appConfigLabel");
+    expect(code(main)).toMatch(/^output APP_CONFIGURATION_SEED array = seed$/m);
+    expect(code(main)).toMatch(/^output APP_CONFIGURATION_ENDPOINT string = appConfig\.outputs\.endpoint$/m);
   });
 
-  it('outputs the app URL and the identity principal id', () => {
-    expect(code(main)).toMatch(/^output functionAppUrl string = '\$\{functionApp\.outputs\.uri\}\/v1'$/m);
-    expect(code(main)).toMatch(/^output identityPrincipalId string = principalId$/m);
+  it('outputs the app name and URL and the identity principal id, named as azd keeps them', () => {
+    expect(code(main)).toMatch(/^output FUNCTION_APP_URL string = '\$\{functionApp\.outputs\.uri\}\/v1'$/m);
+    expect(code(main)).toMatch(/^output FUNCTION_APP_NAME string = functionApp\.outputs\.name$/m);
+    expect(code(main)).toMatch(/^output IDENTITY_PRINCIPAL_ID string = identity\.properties\.principalId$/m);
   });
 
   it('has parameters that main.bicep declares, with every required one given', () => {
@@ -188,7 +236,7 @@ describe('infra/*.bicep', () => {
 });
 
 describe('the rest of the deployment', () => {
-  it('azure.yaml deploys the bundled package as it is', () => {
+  it('azure.yaml deploys the bundled package as it is, and seeds the store after provisioning', () => {
     const yaml = text(join(ROOT, 'azure.yaml'));
     expect(yaml).toMatch(/services:\s+api:\s+project: \.\s+language: ts\s+host: function/);
     expect(yaml).toMatch(/\n {4}dist: dist\/package\n/);
@@ -196,6 +244,7 @@ describe('the rest of the deployment', () => {
     expect(yaml).toMatch(/\n {4}remoteBuild: false\n/);
     expect(existsSync(join(ROOT, '.funcignore'))).toBe(false);
     expect(yaml).toMatch(/infra:\s+provider: bicep\s+path: infra/);
+    expect(yaml.match(/run: node scripts\/seedAppConfiguration\.mjs/g)).toHaveLength(2);
     expect(code(all)).toContain("'azd-service-name': 'api'");
   });
 
