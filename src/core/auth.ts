@@ -8,7 +8,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { sha256, type ClientKey, type ProxyConfig } from './config';
-import { ProxyError } from './errors';
+import { proxyError, ProxyError } from './errors';
 
 /** The key a caller presented, from `Authorization: Bearer` (as the OpenAI SDKs send it) or `api-key`. */
 export function presentedKey(headers: Headers): string | undefined {
@@ -64,22 +64,13 @@ export function authorize(config: ProxyConfig, headers: Headers): Caller {
 /** Refuses a model that the caller's key is not allowed to use, with a 403 in OpenAI's shape. */
 export function assertModelAllowed(caller: Caller, model: string): void {
   if (caller.models === undefined || caller.models.includes(model)) return;
-  throw new ProxyError(403, {
-    message: `This API key may not use the model '${model}'.`,
-    type: 'permission_error',
-    param: 'model',
-    code: 'model_not_allowed',
-  });
+  throw proxyError('model_not_allowed', `This API key may not use the model '${model}'.`, { param: 'model' });
 }
 
 function missingKey(): ProxyError {
-  return new ProxyError(401, { message: MISSING_KEY_MESSAGE, type: 'invalid_request_error', code: 'missing_api_key' });
+  return proxyError('missing_api_key', MISSING_KEY_MESSAGE);
 }
 
 function invalidKey(): ProxyError {
-  return new ProxyError(401, {
-    message: 'Incorrect API key provided. Use one of the client keys issued for this proxy.',
-    type: 'invalid_request_error',
-    code: 'invalid_api_key',
-  });
+  return proxyError('invalid_api_key', 'Incorrect API key provided. Use one of the client keys issued for this proxy.');
 }

@@ -57,7 +57,66 @@ export function openAIError(status: number, fields: OpenAIErrorFields, headers?:
   return jsonResponse(status, openAIErrorBody(status, fields), headers);
 }
 
-/** An error the core throws to answer a request early; the dispatcher turns it into an OpenAI error Response. */
+/**
+ * Every error the proxy answers with itself (as opposed to Azure's, which are relayed), by OpenAI `code`: its
+ * HTTP status and OpenAI `type`. The README's error table is tested against it; `proxyError` and `errorResponse`
+ * are the only ways to make one.
+ */
+export const ERROR_CATALOGUE = {
+  bad_request: { status: 400, type: 'invalid_request_error' },
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_type: { status: 400, type: 'invalid_request_error' },
+  missing_required_parameter: { status: 400, type: 'invalid_request_error' },
+  invalid_multipart: { status: 400, type: 'invalid_request_error' },
+  unsupported_content_type: { status: 400, type: 'invalid_request_error' },
+  request_too_large: { status: 400, type: 'invalid_request_error' },
+  missing_api_key: { status: 401, type: 'invalid_request_error' },
+  invalid_api_key: { status: 401, type: 'invalid_request_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  unknown_url: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  rate_limit_exceeded: { status: 429, type: 'requests' },
+  /** nginx's "client closed request": only in the log, since the client is gone. */
+  client_closed_request: { status: 499, type: 'invalid_request_error' },
+  proxy_error: { status: 500, type: 'server_error' },
+  upstream_unreachable: { status: 502, type: 'server_error' },
+  /** The last event of a stream Azure broke off: the status is already sent, so it is in the body only. */
+  upstream_stream_broken: { status: 502, type: 'server_error' },
+  backends_unavailable: { status: 503, type: 'server_error' },
+  upstream_credential_unavailable: { status: 503, type: 'server_error' },
+  proxy_not_ready: { status: 503, type: 'server_error' },
+  upstream_timeout: { status: 504, type: 'server_error' },
+} as const satisfies Record<string, { status: number; type: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorOptions {
+  param?: string;
+  headers?: HeadersInit;
+}
+
+/** The OpenAI error body of a catalogued error. */
+export function catalogueErrorBody(code: ErrorCode, message: string, param?: string): OpenAIErrorBody {
+  const { status, type } = ERROR_CATALOGUE[code];
+  return openAIErrorBody(status, { message, type, code, ...(param !== undefined && { param }) });
+}
+
+/** A catalogued error to throw: the dispatcher answers it. */
+export function proxyError(code: ErrorCode, message: string, options: ErrorOptions = {}): ProxyError {
+  const { status, type } = ERROR_CATALOGUE[code];
+  return new ProxyError(status, { message, type, code, ...(options.param !== undefined && { param: options.param }) }, options.headers);
+}
+
+/** A catalogued error as a Response, where nothing can throw to the dispatcher (the hosts' own answers). */
+export function errorResponse(code: ErrorCode, message: string, options: ErrorOptions = {}): Response {
+  return proxyError(code, message, options).toResponse();
+}
+
+/**
+ * An error the core throws to answer a request early; the dispatcher turns it into an OpenAI error Response. Made
+ * by `proxyError` for the proxy's own errors; constructed directly only to pass on an error Azure gave.
+ */
 export class ProxyError extends Error {
   override readonly name = 'ProxyError';
   constructor(

@@ -8,7 +8,7 @@ import type { ProxyConfig } from './config';
 import { staticConfigSource, type ConfigSource } from './configSource';
 import type { ProxyServices, RequestContext } from './context';
 import { addCorsHeaders, preflightResponse } from './cors';
-import { openAIError, ProxyError } from './errors';
+import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors';
 import { openaiForward } from './handlers/openaiForward';
 import type { BodyOutcome } from './nodeStreams';
 import { consoleLogger, type Logger } from './logger';
@@ -35,7 +35,7 @@ export interface HandleOptions {
 }
 
 /** Status logged when the client went away before an answer (nginx's convention; never sent). */
-const CLIENT_CLOSED = 499;
+const CLIENT_CLOSED = ERROR_CATALOGUE.client_closed_request.status;
 
 export class OpenAIProxy {
   readonly #source: ConfigSource;
@@ -85,12 +85,12 @@ export class OpenAIProxy {
       url = new URL(request.url);
     } catch {
       url = new URL('http://invalid/');
-      response = openAIError(400, { message: 'The request URL is malformed.', code: 'bad_request' });
+      response = errorResponse('bad_request', 'The request URL is malformed.');
     }
     try {
       response ??= await this.#dispatch(request, url, services, logFields);
     } catch (error) {
-      response = errorResponse(error, request, services.logger);
+      response = responseForError(error, request, services.logger);
     }
     if (request.method === 'HEAD' && hasBody(response)) {
       // A HEAD answer has no body: dropped here, so the line logs the answer, not a body cut short.
@@ -150,18 +150,15 @@ export class OpenAIProxy {
         logFields.route = result.match.route.functionName;
         return result.match.route.handle(context(result.match.params));
       case 'method-not-allowed':
-        throw new ProxyError(
-          405,
-          { message: `Method ${request.method} is not allowed on ${url.pathname}; use ${result.allowed.join(' or ')}.`, code: 'method_not_allowed' },
-          { allow: [...result.allowed, 'OPTIONS'].join(', ') },
-        );
-      case 'no-route':
-        throw new ProxyError(404, {
-          message:
-            `Invalid URL (${request.method} ${url.pathname}): Azure OpenAI has no such API, so this proxy cannot ` +
-            'serve it. See the README for the routes it supports.',
-          code: 'unknown_url',
+        throw proxyError('method_not_allowed', `Method ${request.method} is not allowed on ${url.pathname}; use ${result.allowed.join(' or ')}.`, {
+          headers: { allow: [...result.allowed, 'OPTIONS'].join(', ') },
         });
+      case 'no-route':
+        throw proxyError(
+          'unknown_url',
+          `Invalid URL (${request.method} ${url.pathname}): Azure OpenAI has no such API, so this proxy cannot ` +
+            'serve it. See the README for the routes it supports.',
+        );
     }
   }
 }
@@ -170,14 +167,14 @@ function elapsedMs(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
 
-function errorResponse(error: unknown, request: ProxyRequest, logger: Logger): Response {
+function responseForError(error: unknown, request: ProxyRequest, logger: Logger): Response {
   if (error instanceof ProxyError) return error.toResponse();
   if (isAbortError(error) && request.signal.aborted) {
-    return openAIError(CLIENT_CLOSED, { message: 'The client closed the request.', code: 'client_closed_request' });
+    return errorResponse('client_closed_request', 'The client closed the request.');
   }
   // Unexpected: log the kind only, since a message may quote request data, and answer without internals.
   logger.error('unhandled error', { error: error instanceof Error ? error.name : typeof error });
-  return openAIError(500, { message: 'The proxy failed to handle this request.', type: 'server_error', code: 'proxy_error' });
+  return errorResponse('proxy_error', 'The proxy failed to handle this request.');
 }
 
 export function createProxy(source: ConfigSource | ProxyConfig, options?: ProxyOptions): OpenAIProxy {

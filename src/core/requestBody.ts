@@ -2,7 +2,7 @@
  * Reading and checking a JSON request body at the edge: size limit, content type, well-formed JSON, a string
  * `model`. The bytes are kept as sent, so the upstream gets exactly what the client wrote (no re-serialising).
  */
-import { ProxyError } from './errors';
+import { proxyError, ProxyError } from './errors';
 import { BodyLimitExceeded, type ProxyRequest } from './proxyRequest';
 
 export interface JsonRequestBody {
@@ -13,10 +13,7 @@ export interface JsonRequestBody {
 }
 
 export function bodyTooLarge(limit: number): ProxyError {
-  return new ProxyError(400, {
-    message: `The request body is larger than this proxy's limit of ${limit} bytes (PROXY_MAX_BODY_BYTES).`,
-    code: 'request_too_large',
-  });
+  return proxyError('request_too_large', `The request body is larger than this proxy's limit of ${limit} bytes (PROXY_MAX_BODY_BYTES).`);
 }
 
 /**
@@ -86,10 +83,7 @@ export function assertJsonContentType(headers: Headers): void {
   if (contentType === null) return;
   const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   if (mediaType === 'application/json' || mediaType.endsWith('+json')) return;
-  throw new ProxyError(400, {
-    message: `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`,
-    code: 'unsupported_content_type',
-  });
+  throw proxyError('unsupported_content_type', `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`);
 }
 
 export async function readJsonBody(request: ProxyRequest, limit: number): Promise<JsonRequestBody> {
@@ -103,15 +97,13 @@ export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
   try {
     json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch {
-    throw new ProxyError(400, {
-      message:
-        'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, ' +
-        'but what was sent was not valid JSON.',
-      code: 'invalid_json',
-    });
+    throw proxyError(
+      'invalid_json',
+      'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.',
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ProxyError(400, { message: 'The request body must be a JSON object.', code: 'invalid_json' });
+    throw proxyError('invalid_json', 'The request body must be a JSON object.');
   }
   return { bytes, json: json as Record<string, unknown> };
 }
@@ -120,14 +112,10 @@ export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
 export function requireModel(json: Record<string, unknown>): string {
   const model = json.model;
   if (model === undefined || model === null) {
-    throw new ProxyError(400, { message: 'You must provide a model parameter.', param: 'model', code: 'missing_required_parameter' });
+    throw proxyError('missing_required_parameter', 'You must provide a model parameter.', { param: 'model' });
   }
   if (typeof model !== 'string' || model.trim() === '') {
-    throw new ProxyError(400, {
-      message: `Invalid type for 'model': expected a non-empty string, but got ${JSON.stringify(model)}.`,
-      param: 'model',
-      code: 'invalid_type',
-    });
+    throw proxyError('invalid_type', `Invalid type for 'model': expected a non-empty string, but got ${JSON.stringify(model)}.`, { param: 'model' });
   }
   return model;
 }

@@ -8,7 +8,7 @@
  * The event has to start on an event boundary: when the stream broke off inside an event, that event is ended
  * first (a blank line), so the client sees a malformed event and then the error, never the two merged.
  */
-import { openAIErrorBody } from './errors';
+import { catalogueErrorBody } from './errors';
 import type { BodyStage } from './nodeStreams';
 
 const LF = 0x0a;
@@ -31,7 +31,7 @@ export function createSseErrorEventStage(): BodyStage {
       }
     },
     endFailure() {
-      const body = openAIErrorBody(502, { message: STREAM_BROKEN_MESSAGE, type: 'server_error', code: 'upstream_stream_broken' });
+      const body = catalogueErrorBody('upstream_stream_broken', STREAM_BROKEN_MESSAGE);
       // Nothing sent yet, or the last event ended: LF LF, or LF CR LF.
       const atBoundary = last1 === -1 || (last1 === LF && (last2 === LF || (last2 === CR && last3 === LF)));
       return encoder.encode(`${atBoundary ? '' : '\n\n'}data: ${JSON.stringify(body)}\n\n`);

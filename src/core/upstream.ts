@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
-import { ProxyError } from './errors';
+import { proxyError, ProxyError } from './errors';
 import { HeaderMap } from './headerMap';
 import { StagedNodeBody } from './nodeStreams';
 import type { ClientSignal } from './proxyRequest';
@@ -149,17 +149,9 @@ export function upstreamFailure(error: unknown, target: string): ProxyError {
   const cause = causeOf(error);
   const code = cause.code ?? (error as NetworkErrorCause | undefined)?.code;
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
-    return new ProxyError(504, {
-      message: `The upstream (${target}) did not answer in time (${code}).`,
-      type: 'server_error',
-      code: 'upstream_timeout',
-    });
+    return proxyError('upstream_timeout', `The upstream (${target}) did not answer in time (${code}).`);
   }
-  return new ProxyError(502, {
-    message: `The proxy could not reach the upstream (${target})${code === undefined ? '' : `: ${code}`}.`,
-    type: 'server_error',
-    code: 'upstream_unreachable',
-  });
+  return proxyError('upstream_unreachable', `The proxy could not reach the upstream (${target})${code === undefined ? '' : `: ${code}`}.`);
 }
 
 export function isAbortError(error: unknown): boolean {

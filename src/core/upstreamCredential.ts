@@ -7,7 +7,7 @@
 import type { Caller } from './auth';
 import type { ProxyConfig } from './config';
 import type { Backend } from './modelMap';
-import { ProxyError } from './errors';
+import { proxyError, ProxyError } from './errors';
 
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
@@ -82,11 +82,7 @@ export class TokenCache {
 
 function tokenUnavailable(error: unknown): ProxyError {
   const detail = error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, 300) : 'unknown error';
-  return new ProxyError(503, {
-    message: `The proxy could not get a Microsoft Entra token for Azure OpenAI from its managed identity: ${detail}`,
-    type: 'server_error',
-    code: 'upstream_credential_unavailable',
-  });
+  return proxyError('upstream_credential_unavailable', `The proxy could not get a Microsoft Entra token for Azure OpenAI from its managed identity: ${detail}`);
 }
 
 export interface UpstreamCredentials {

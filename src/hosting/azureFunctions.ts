@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { openAIError } from '../core/errors';
+import { errorResponse } from '../core/errors';
 import type { LogFields, Logger } from '../core/logger';
 import type { OpenAIProxy } from '../core/proxy';
 import { discardBody, NULL_BODY_STATUSES, type ProxyResponse } from '../core/proxyResponse';
@@ -111,7 +111,7 @@ export type ProxyProvider = () => Promise<OpenAIProxy>;
 /** The answer while the proxy cannot start: a 503 that says why, in OpenAI's shape. */
 function notReady(error: unknown): ProxyResponse {
   const message = error instanceof Error ? error.message : 'The proxy could not start.';
-  return openAIError(503, { message, type: 'server_error', code: 'proxy_not_ready' }, { 'retry-after': '10' });
+  return errorResponse('proxy_not_ready', message, { headers: { 'retry-after': '10' } });
 }
 
 /** The Functions handler for any route: every function calls the same core dispatcher. */

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openAIError } from '../core/errors';
+import { errorResponse } from '../core/errors';
 import type { OpenAIProxy } from '../core/proxy';
 import type { ProxyRequest } from '../core/proxyRequest';
 import { discardBody, type ProxyResponse } from '../core/proxyResponse';
@@ -65,7 +65,7 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
   try {
     request = new NodeRequest(req, clientAbortOf(res), `${origin}${req.url ?? '/'}`);
   } catch {
-    const response = openAIError(400, { message: 'The request line or headers are malformed.', code: 'bad_request' });
+    const response = errorResponse('bad_request', 'The request line or headers are malformed.');
     writeHead(res, response);
     res.end(await response.text());
     return;

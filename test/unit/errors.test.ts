@@ -1,4 +1,4 @@
-import { convertAzureError, openAIError } from '../../src/core/errors';
+import { convertAzureError, openAIError, ERROR_CATALOGUE, errorResponse, proxyError, type ErrorCode } from '../../src/core/errors';
 
 describe('convertAzureError', () => {
   it('keeps Azure code and message and fills OpenAI type and param', () => {
@@ -51,5 +51,18 @@ describe('openAIError', () => {
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual({ error: { message: 'no key', type: 'invalid_request_error', param: null, code: 'missing_api_key' } });
+  });
+});
+
+describe('the error catalogue', () => {
+  it('makes every error with its status and type, and the code, message and param given', async () => {
+    for (const [code, { status, type }] of Object.entries(ERROR_CATALOGUE) as Array<[ErrorCode, { status: number; type: string }]>) {
+      const error = proxyError(code, `message of ${code}`, { param: 'model', headers: { 'retry-after': '1' } });
+      expect({ status: error.status, fields: error.fields }).toEqual({ status, fields: { message: `message of ${code}`, type, code, param: 'model' } });
+      const response = errorResponse(code, 'm');
+      expect(response.status).toBe(status);
+      expect(await response.json()).toEqual({ error: { message: 'm', type, param: null, code } });
+    }
+    expect(proxyError('rate_limit_exceeded', 'slow down', { headers: { 'retry-after': '3' } }).toResponse().headers.get('retry-after')).toBe('3');
   });
 });

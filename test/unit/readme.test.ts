@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SETTING_NAMES } from '../../src/core/config';
+import { ERROR_CATALOGUE } from '../../src/core/errors';
 import { FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/routes';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -28,5 +29,10 @@ describe('README', () => {
     const family = /^AZURE_OPENAI_API_VERSION_(\w+)$/.exec(name)?.[1];
     // The family api-versions share one row: `AZURE_OPENAI_API_VERSION_IMAGES`, `_AUDIO`, ...
     expect(README).toContain(family === undefined ? `\`${name}\`` : `_${family}\``);
+  });
+
+  it("lists exactly the error catalogue's codes, each with its status and type", () => {
+    const rows = [...README.matchAll(/^\s*\| `(\w+)` \| (\d{3}) \| `(\w+)` \|/gm)].map((m) => [m[1], Number(m[2]), m[3]]);
+    expect(rows).toEqual(Object.entries(ERROR_CATALOGUE).map(([code, { status, type }]) => [code, status, type]));
   });
 });

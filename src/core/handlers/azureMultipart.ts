@@ -5,7 +5,7 @@
  * almost nothing, and with it after the file, the file is held once, never twice.
  */
 import type { RouteHandler } from '../context';
-import { ProxyError } from '../errors';
+import { proxyError, ProxyError } from '../errors';
 import { MalformedMultipartError, MultipartFieldFinder, multipartBoundary, type FoundField } from '../multipart';
 import { bodyTooLarge } from '../requestBody';
 import type { DeploymentOperationOptions } from './azureDeployment';
@@ -40,10 +40,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     const caller = callerOf(context);
     const boundary = multipartBoundary(request.headers.get('content-type'));
     if (boundary === undefined) {
-      throw new ProxyError(400, {
-        message: 'This endpoint takes a multipart/form-data body (a file and its fields), with a boundary.',
-        code: 'unsupported_content_type',
-      });
+      throw proxyError('unsupported_content_type', 'This endpoint takes a multipart/form-data body (a file and its fields), with a boundary.');
     }
     const limit = config.maxBodyBytes;
     const declared = Number(request.headers.get('content-length') ?? Number.NaN);
@@ -67,7 +64,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     } catch (error) {
       await reader.cancel().catch(() => undefined);
       if (error instanceof MalformedMultipartError) {
-        throw new ProxyError(400, { message: `The multipart body is malformed: ${error.message}.`, code: 'invalid_multipart' });
+        throw proxyError('invalid_multipart', `The multipart body is malformed: ${error.message}.`);
       }
       throw error;
     }
@@ -146,9 +143,5 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
 }
 
 function missingModel(): ProxyError {
-  return new ProxyError(400, {
-    message: 'You must provide a model parameter (a "model" field of the multipart body).',
-    param: 'model',
-    code: 'missing_required_parameter',
-  });
+  return proxyError('missing_required_parameter', 'You must provide a model parameter (a "model" field of the multipart body).', { param: 'model' });
 }

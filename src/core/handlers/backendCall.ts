@@ -10,7 +10,7 @@ import { deploymentTarget, type DeploymentTarget } from '../azureApi';
 import { backendLabel, retryAfterMs, type Outcome } from '../balancer';
 import type { ApiFamily } from '../config';
 import type { RequestContext } from '../context';
-import { ProxyError } from '../errors';
+import { proxyError, ProxyError } from '../errors';
 import type { Backend } from '../modelMap';
 import { discardBody, type ProxyResponse } from '../proxyResponse';
 import { azureRequestHeaders, isRelayedResponseHeader } from '../upstream';
@@ -101,21 +101,9 @@ function allSetAside(model: string, waitMs: number, coolingDown: boolean): Proxy
   const retryAfterMsValue = Math.max(1, Math.ceil(waitMs));
   const headers = { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))), 'retry-after-ms': String(retryAfterMsValue), 'x-proxy-attempts': '0' };
   if (coolingDown) {
-    return new ProxyError(
-      429,
-      {
-        message: `Every deployment of the model '${model}' is rate limited. Retry after ${retryAfterMsValue} ms.`,
-        type: 'requests',
-        code: 'rate_limit_exceeded',
-      },
-      headers,
-    );
+    return proxyError('rate_limit_exceeded', `Every deployment of the model '${model}' is rate limited. Retry after ${retryAfterMsValue} ms.`, { headers });
   }
-  return new ProxyError(
-    503,
-    { message: `Every deployment of the model '${model}' is failing; none is tried again for ${retryAfterMsValue} ms.`, type: 'server_error', code: 'backends_unavailable' },
-    headers,
-  );
+  return proxyError('backends_unavailable', `Every deployment of the model '${model}' is failing; none is tried again for ${retryAfterMsValue} ms.`, { headers });
 }
 
 export interface DeploymentCall {

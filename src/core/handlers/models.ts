@@ -6,7 +6,7 @@
 import { assertModelAllowed } from '../auth';
 import { resourceUrl } from '../azureApi';
 import type { RouteHandler } from '../context';
-import { jsonResponse, ProxyError } from '../errors';
+import { jsonResponse, proxyError } from '../errors';
 import { isRecord } from '../isRecord';
 import { primaryBackend, type ModelMap } from '../modelMap';
 import { toWebResponse } from '../proxyResponse';
@@ -86,11 +86,7 @@ export const retrieveModel: RouteHandler = async (context) => {
   assertModelAllowed(caller, id);
   const resolution = services.config.azure.modelMap.resolve(id);
   if (resolution === undefined || resolution.source === 'unchanged') {
-    throw new ProxyError(404, {
-      message: `The model '${id}' does not exist in this proxy's model map (AZURE_OPENAI_MODEL_MAPPER).`,
-      param: 'model',
-      code: 'model_not_found',
-    });
+    throw proxyError('model_not_found', `The model '${id}' does not exist in this proxy's model map (AZURE_OPENAI_MODEL_MAPPER).`, { param: 'model' });
   }
   return jsonResponse(200, modelObject(id, primaryBackend(resolution).deployment));
 };
