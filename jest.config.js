@@ -9,5 +9,5 @@ module.exports = {
   },
   testTimeout: 20000,
   // Jest's summary, then one plain closing line that any CI can read.
-  reporters: ['default', '<rootDir>/test/helpers/summaryReporter.js'],
+  reporters: ['default', '<rootDir>/test/support/summaryReporter.js'],
 };

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { FunctionsHost } from '../test/functionsHost/host';
-import type { AppLoad } from '../test/functionsHost/protocol';
+import { FunctionsHost } from '../test/support/functionsHost/host';
+import type { AppLoad } from '../test/support/functionsHost/protocol';
 
 export interface PackageSize {
   files: number;

@@ -1,9 +1,9 @@
 /**
- * The app under the stand-in Functions host (test/functionsHost), for the benchmark: the host in this process,
+ * The app under the stand-in Functions host (test/support/functionsHost), for the benchmark: the host in this process,
  * the app in the stand-in worker's, with the real `@azure/functions` library and its HTTP proxy between them.
  * The worker's CPU time is the app's cost on Azure's path; the stand-in host's is not ours (Azure's host is .NET).
  */
-import { FunctionsHost } from '../test/functionsHost/host';
+import { FunctionsHost } from '../test/support/functionsHost/host';
 
 async function main(): Promise<void> {
   const env: Record<string, string | undefined> = {};

@@ -2,7 +2,7 @@
  * `npm run bench`: the proxy against the Azure OpenAI emulator on loopback, beside a direct call to the emulator
  * and the cheapest correct pass-through (bench/floor.ts), in one run, each server in its own process. The proxy
  * runs twice: behind the local host (`npm start`), and as Azure runs it, in a Functions worker behind a host (the
- * stand-in host, test/functionsHost, with the real @azure/functions library and its HTTP proxy):
+ * stand-in host, test/support/functionsHost, with the real @azure/functions library and its HTTP proxy):
  *  - requests per second at 1, 16 and 64 concurrent clients (non-streaming chat completions);
  *  - each server's CPU time per request (for the Functions path, the worker's: the app's process);
  *  - the latency each adds over the direct call (p50, p99);
@@ -138,7 +138,7 @@ async function startServers(chunkDelayMs: number, proxyEnv: Record<string, strin
   const emulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(emulatorPort), EMULATOR_CHUNK_DELAY_MS: String(chunkDelayMs) }, /emulator at (http:\/\/\S+)/);
   const floor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: emulator.url }, /listening on (http:\/\/\S+)/);
   const env = { AZURE_OPENAI_ENDPOINT: emulator.url, ...proxyEnv };
-  const proxy = await startProcess('proxy', 'src/hosting/localMain.js', { PORT: '0', ...env }, /listening on (http:\/\/\S+)\/v1/);
+  const proxy = await startProcess('proxy', 'src/hosting/node/localMain.js', { PORT: '0', ...env }, /listening on (http:\/\/\S+)\/v1/);
   const functions = await startProcess('functions', 'bench/functionsHost.js', { ...env, FUNCTIONS_APP_DIRECTORY: PACKAGE }, /listening on (http:\/\/\S+)\/v1/, /worker pid (\d+)/);
   return { direct: emulator, floor, proxy, functions, all: [emulator, floor, proxy, functions] };
 }

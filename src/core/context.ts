@@ -1,11 +1,11 @@
 /** What a route handler is given: the request, its route parameters, and the proxy's services. */
-import type { Balancer } from './balancer';
-import type { ProxyConfig } from './config';
+import type { Balancer } from './pool/balancer';
+import type { ProxyConfig } from './config/config';
 import type { Logger } from './logger';
-import type { ProxyRequest } from './proxyRequest';
-import type { ProxyResponse } from './proxyResponse';
-import type { UpstreamFetch } from './upstream';
-import type { UpstreamCredentials } from './upstreamCredential';
+import type { ProxyRequest } from './http/proxyRequest';
+import type { ProxyResponse } from './http/proxyResponse';
+import type { UpstreamFetch } from './upstream/upstream';
+import type { UpstreamCredentials } from './upstream/credential';
 
 export interface ProxyServices {
   /** The configuration snapshot this request is served with (one per request, even across a refresh). */

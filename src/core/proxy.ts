@@ -3,22 +3,22 @@
  * client can see leaves here as an OpenAI-shaped error with the right status; nothing else escapes.
  */
 import { randomUUID } from 'node:crypto';
-import { Balancer } from './balancer';
-import type { ProxyConfig } from './config';
-import { staticConfigSource, type ConfigSource } from './configSource';
+import { Balancer } from './pool/balancer';
+import type { ProxyConfig } from './config/config';
+import { staticConfigSource, type ConfigSource } from './config/configSource';
 import type { ProxyServices, RequestContext } from './context';
-import { addCorsHeaders, preflightResponse } from './cors';
-import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors';
+import { addCorsHeaders, preflightResponse } from './http/cors';
+import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
 import { openaiForward } from './handlers/openaiForward';
-import type { BodyOutcome } from './nodeStreams';
+import type { BodyOutcome } from './streams/nodeStreams';
 import { consoleLogger, type Logger } from './logger';
-import type { ProxyRequest } from './proxyRequest';
-import { discardBody, hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './proxyResponse';
-import type { RequestMetrics, RequestRecord } from './telemetry';
-import { ROUTE_TABLE, type RouteDefinition } from './routes';
-import { Router } from './router';
-import { createUpstreamFetch, isAbortError, type UpstreamFetch } from './upstream';
-import { createUpstreamCredentials, type UpstreamCredentials } from './upstreamCredential';
+import type { ProxyRequest } from './http/proxyRequest';
+import { discardBody, hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './http/proxyResponse';
+import type { RequestMetrics, RequestRecord } from '../adapters/azure/monitorMetrics';
+import { ROUTE_TABLE, type RouteDefinition } from './routes/routes';
+import { Router } from './routes/router';
+import { createUpstreamFetch, isAbortError, type UpstreamFetch } from './upstream/upstream';
+import { createUpstreamCredentials, type UpstreamCredentials } from './upstream/credential';
 
 export interface ProxyOptions {
   logger?: Logger;

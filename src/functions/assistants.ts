@@ -1,5 +1,5 @@
 /** /v1/assistants: create, list, get, modify and delete assistants. */
-import { functionsProxy } from '../hosting/functionsApp';
-import { registerRouteFunction } from '../hosting/azureFunctions';
+import { functionsProxy } from '../hosting/functions/functionsApp';
+import { registerRouteFunction } from '../hosting/functions/azureFunctions';
 
 registerRouteFunction('assistants', functionsProxy);

@@ -1,5 +1,5 @@
 /** POST /v1/audio/speech: text to speech; the audio streams back with its content type. */
-import { functionsProxy } from '../hosting/functionsApp';
-import { registerRouteFunction } from '../hosting/azureFunctions';
+import { functionsProxy } from '../hosting/functions/functionsApp';
+import { registerRouteFunction } from '../hosting/functions/azureFunctions';
 
 registerRouteFunction('audioSpeech', functionsProxy);

@@ -1,5 +1,5 @@
 /** POST /v1/audio/transcriptions: speech to text (multipart upload, streamed through). */
-import { functionsProxy } from '../hosting/functionsApp';
-import { registerRouteFunction } from '../hosting/azureFunctions';
+import { functionsProxy } from '../hosting/functions/functionsApp';
+import { registerRouteFunction } from '../hosting/functions/azureFunctions';
 
 registerRouteFunction('audioTranscriptions', functionsProxy);

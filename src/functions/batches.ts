@@ -1,5 +1,5 @@
 /** /v1/batches: create, list, get and cancel batch jobs. */
-import { functionsProxy } from '../hosting/functionsApp';
-import { registerRouteFunction } from '../hosting/azureFunctions';
+import { functionsProxy } from '../hosting/functions/functionsApp';
+import { registerRouteFunction } from '../hosting/functions/azureFunctions';
 
 registerRouteFunction('batches', functionsProxy);

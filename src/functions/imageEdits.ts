@@ -1,5 +1,5 @@
 /** POST /v1/images/edits: edits of an uploaded image (multipart), by the deployment its model field maps to. */
-import { functionsProxy } from '../hosting/functionsApp';
-import { registerRouteFunction } from '../hosting/azureFunctions';
+import { functionsProxy } from '../hosting/functions/functionsApp';
+import { registerRouteFunction } from '../hosting/functions/azureFunctions';
 
 registerRouteFunction('imageEdits', functionsProxy);

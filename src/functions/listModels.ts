@@ -1,5 +1,5 @@
 /** GET /v1/models: the models this proxy maps, in OpenAI's list shape. */
-import { functionsProxy } from '../hosting/functionsApp';
-import { registerRouteFunction } from '../hosting/azureFunctions';
+import { functionsProxy } from '../hosting/functions/functionsApp';
+import { registerRouteFunction } from '../hosting/functions/azureFunctions';
 
 registerRouteFunction('listModels', functionsProxy);

@@ -4,14 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
-import { AppConfigurationUnavailableError } from '../../src/core/appConfigurationSource';
-import type { Environment } from '../../src/core/config';
-import { createProxyFromEnvironment } from '../../src/core/fromEnvironment';
+import { AppConfigurationUnavailableError } from '../../src/adapters/azure/appConfiguration';
+import type { Environment } from '../../src/core/config/config';
+import { createProxyFromEnvironment } from '../../src/hosting/compose';
 import type { OpenAIProxy } from '../../src/core/proxy';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
-import { startLocalHost, type LocalHost } from '../../src/hosting/localHost';
-import { AppConfigurationStandIn } from '../helpers/appConfigurationStandIn';
-import { capturingLogger, waitFor } from '../helpers/stack';
+import { startLocalHost, type LocalHost } from '../../src/hosting/node/localHost';
+import { AppConfigurationStandIn } from '../support/appConfigurationStandIn';
+import { capturingLogger, waitFor } from '../support/stack';
 
 const CREDENTIAL = { id: 'test-store-id', secret: Buffer.from('the secret the store signs with').toString('base64') };
 const PREFIX = 'openai-proxy:';

@@ -4,8 +4,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
-import { writeBigBody } from '../helpers/bigBody';
-import { startProxy, startStack, waitFor, type Stack } from '../helpers/stack';
+import { writeBigBody } from '../support/bigBody';
+import { startProxy, startStack, waitFor, type Stack } from '../support/stack';
 
 const KEY = { authorization: `Bearer ${EMULATOR_API_KEY}` };
 const JSON_TYPE = { 'content-type': 'application/json' };

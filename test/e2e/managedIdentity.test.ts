@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { AzureOpenAIEmulator } from '../../src/emulator/server';
-import { AppConfigurationStandIn } from '../helpers/appConfigurationStandIn';
-import { ManagedIdentityStandIn } from '../helpers/managedIdentityStandIn';
-import { runProxyProcess, type ProxyProcess } from '../helpers/proxyProcess';
-import { makeTestCertificate } from '../helpers/tls';
+import { AppConfigurationStandIn } from '../support/appConfigurationStandIn';
+import { ManagedIdentityStandIn } from '../support/managedIdentityStandIn';
+import { runProxyProcess, type ProxyProcess } from '../support/proxyProcess';
+import { makeTestCertificate } from '../support/tls';
 
 const COGNITIVE_SERVICES = 'https://cognitiveservices.azure.com';
 const APP_CONFIGURATION = 'https://appconfig.azure.com';

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY, type EmulatorDeployment } from '../../src/emulator/server';
-import { startProxy, type RunningProxy } from '../helpers/stack';
+import { startProxy, type RunningProxy } from '../support/stack';
 
 const chatDeployment = (rateLimit?: EmulatorDeployment['rateLimit']): EmulatorDeployment[] => [
   { name: 'gpt-4o', model: 'gpt-4o-2024-08-06', kind: 'chat', ...(rateLimit !== undefined && { rateLimit }) },

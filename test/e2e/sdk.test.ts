@@ -4,7 +4,7 @@
  */
 import OpenAI from 'openai';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
-import { startStack, type Stack } from '../helpers/stack';
+import { startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 let client: OpenAI;

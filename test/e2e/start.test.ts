@@ -3,7 +3,7 @@
  * starts the emulator and serves at once; a bad configuration stops it with a message that names the setting.
  */
 import OpenAI from 'openai';
-import { runProxyProcess } from '../helpers/proxyProcess';
+import { runProxyProcess } from '../support/proxyProcess';
 
 describe('npm start', () => {
   it('serves the SDK at once through the bundled emulator, and says so', async () => {

@@ -4,8 +4,8 @@
  */
 import OpenAI, { toFile } from 'openai';
 import { EMULATOR_API_KEY, type RecordedRequest } from '../../src/emulator/server';
-import { startStack, type Stack } from '../helpers/stack';
-import { makeWav, PNG_SIGNATURE } from '../helpers/wav';
+import { startStack, type Stack } from '../support/stack';
+import { makeWav, PNG_SIGNATURE } from '../support/wav';
 
 const MAPPER = 'image-model=dall-e-3,edit-model=gpt-image-1,whisper-1=whisper,tts-1=tts,my-gpt=gpt-4o';
 

@@ -11,16 +11,16 @@ import { gunzipSync } from 'node:zlib';
 import type { Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import OpenAI from 'openai';
-import { loadConfig } from '../../src/core/config';
+import { loadConfig } from '../../src/core/config/config';
 import { createProxy } from '../../src/core/proxy';
-import { createMetrics, METRIC_NAMES } from '../../src/core/telemetry';
+import { createMetrics, METRIC_NAMES } from '../../src/adapters/azure/monitorMetrics';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
-import { startLocalHost } from '../../src/hosting/localHost';
-import { capturingLogger } from '../helpers/stack';
-import { makeTestCertificate } from '../helpers/tls';
+import { startLocalHost } from '../../src/hosting/node/localHost';
+import { capturingLogger } from '../support/stack';
+import { makeTestCertificate } from '../support/tls';
 
 const CLIENT_KEY = 'client-key-for-telemetry';
-const TELEMETRY_BUILD = join(__dirname, '..', '..', 'dist', 'src', 'core', 'telemetry.js');
+const TELEMETRY_BUILD = join(__dirname, '..', '..', 'dist', 'src', 'adapters', 'azure', 'monitorMetrics.js');
 
 let emulator: AzureOpenAIEmulator;
 beforeAll(async () => {

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
-import { startStack, type Stack } from '../helpers/stack';
-import { runProxyProcess } from '../helpers/proxyProcess';
-import { makeWav } from '../helpers/wav';
+import { startStack, type Stack } from '../support/stack';
+import { runProxyProcess } from '../support/proxyProcess';
+import { makeWav } from '../support/wav';
 
 const BOUNDARY = 'test-boundary-7MA4YWxkTrZu0gW';
 

@@ -5,11 +5,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpRequest, InvocationContext, type HttpHandler, type HttpResponseInit } from '@azure/functions';
-import { loadConfig } from '../../src/core/config';
-import { FUNCTION_NAMES, functionRoute } from '../../src/core/routes';
+import { loadConfig } from '../../src/core/config/config';
+import { FUNCTION_NAMES, functionRoute } from '../../src/core/routes/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
-import { registeredFunctions } from '../../src/hosting/azureFunctions';
-import { FRONT_END_LIMIT_SECONDS, functionsEnvironment } from '../../src/hosting/functionsApp';
+import { registeredFunctions } from '../../src/hosting/functions/azureFunctions';
+import { FRONT_END_LIMIT_SECONDS, functionsEnvironment } from '../../src/hosting/functions/functionsApp';
 
 const FUNCTIONS_DIR = join(__dirname, '..', '..', 'src', 'functions');
 let emulator: AzureOpenAIEmulator;
@@ -188,7 +188,7 @@ describe('configuration at start-up', () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(join(FUNCTIONS_DIR, file));
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { registeredFunctions: isolated } = require('../../src/hosting/azureFunctions') as typeof import('../../src/hosting/azureFunctions');
+      const { registeredFunctions: isolated } = require('../../src/hosting/functions/azureFunctions') as typeof import('../../src/hosting/functions/azureFunctions');
       handler = isolated.get(name)?.handler;
     });
     if (handler === undefined) throw new Error(`${name} did not register`);

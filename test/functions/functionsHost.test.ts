@@ -1,19 +1,19 @@
 /**
  * The app as Azure runs it: the built function files under the stand-in Functions host and worker
- * (test/functionsHost), driving the real `@azure/functions` library through its HTTP-stream path, with the
+ * (test/support/functionsHost), driving the real `@azure/functions` library through its HTTP-stream path, with the
  * official `openai` SDK as the client and the Azure OpenAI emulator (or a scripted Azure) upstream.
  */
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { APIError, toFile } from 'openai';
-import { CATCH_ALL_FUNCTION, FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/routes';
-import { STREAM_BROKEN_MESSAGE } from '../../src/core/sseErrorEvent';
+import { CATCH_ALL_FUNCTION, FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/routes/routes';
+import { STREAM_BROKEN_MESSAGE } from '../../src/core/streams/sseErrorEvent';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
-import { writeBigBody } from '../helpers/bigBody';
-import { requestLineOf, requestRecord, startFunctionsStack, type FunctionsStack } from '../helpers/functionsStack';
-import { waitFor } from '../helpers/stack';
-import { makeWav } from '../helpers/wav';
+import { writeBigBody } from '../support/bigBody';
+import { requestLineOf, requestRecord, startFunctionsStack, type FunctionsStack } from '../support/functionsStack';
+import { waitFor } from '../support/stack';
+import { makeWav } from '../support/wav';
 
 const auth = { authorization: `Bearer ${EMULATOR_API_KEY}`, 'content-type': 'application/json' };
 const BIG_BODY_BYTES = 64 * 1024 * 1024;

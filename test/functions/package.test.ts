@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import OpenAI from 'openai';
-import { CATCH_ALL_FUNCTION, FUNCTION_NAMES } from '../../src/core/routes';
+import { CATCH_ALL_FUNCTION, FUNCTION_NAMES } from '../../src/core/routes/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
-import { startFunctionsStack } from '../helpers/functionsStack';
-import { ManagedIdentityStandIn } from '../helpers/managedIdentityStandIn';
-import { makeTestCertificate } from '../helpers/tls';
+import { startFunctionsStack } from '../support/functionsStack';
+import { ManagedIdentityStandIn } from '../support/managedIdentityStandIn';
+import { makeTestCertificate } from '../support/tls';
 
 const ROOT = join(__dirname, '..', '..');
 const MONITOR = 'https://monitor.azure.com';

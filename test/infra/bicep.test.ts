@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { assembleConfig, SETTING_NAMES } from '../../src/core/config';
+import { assembleConfig, SETTING_NAMES } from '../../src/core/config/config';
 
 const ROOT = join(__dirname, '..', '..');
 const INFRA = join(ROOT, 'infra');

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfigurationStandIn } from '../helpers/appConfigurationStandIn';
-import { ManagedIdentityStandIn } from '../helpers/managedIdentityStandIn';
-import { childEnvironment } from '../helpers/proxyProcess';
-import { makeTestCertificate, type TestCertificate } from '../helpers/tls';
+import { AppConfigurationStandIn } from '../support/appConfigurationStandIn';
+import { ManagedIdentityStandIn } from '../support/managedIdentityStandIn';
+import { childEnvironment } from '../support/proxyProcess';
+import { makeTestCertificate, type TestCertificate } from '../support/tls';
 
 const SCRIPT = join(__dirname, '..', '..', 'scripts', 'seedAppConfiguration.mjs');
 const APP_CONFIGURATION = 'https://appconfig.azure.com';

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type Environment } from '../../src/core/config';
+import { loadConfig, type Environment } from '../../src/core/config/config';
 import { createProxy } from '../../src/core/proxy';
-import type { UpstreamFetch, UpstreamRequest } from '../../src/core/upstream';
-import { capturingLogger } from '../helpers/stack';
+import type { UpstreamFetch, UpstreamRequest } from '../../src/core/upstream/upstream';
+import { capturingLogger } from '../support/stack';
 
 const ENDPOINT = 'https://res.openai.azure.com';
 

@@ -1,9 +1,9 @@
 /** The README's tables are kept in step with the route table and the settings, so users can trust them. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SETTING_NAMES } from '../../src/core/config';
-import { ERROR_CATALOGUE } from '../../src/core/errors';
-import { FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/routes';
+import { SETTING_NAMES } from '../../src/core/config/config';
+import { ERROR_CATALOGUE } from '../../src/core/errors/catalogue';
+import { FUNCTION_NAMES, ROUTE_TABLE } from '../../src/core/routes/routes';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

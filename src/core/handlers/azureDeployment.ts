@@ -3,14 +3,14 @@
  * body's `model` picks the deployment; the body goes upstream as sent, except that in the v1 shape its `model`
  * is rewritten to the deployment name in place.
  */
-import type { ApiFamily, ProxyConfig } from '../config';
-import { isRecord } from '../isRecord';
-import type { Backend } from '../modelMap';
+import type { ApiFamily, ProxyConfig } from '../config/config';
+import { isRecord } from '../http/isRecord';
+import type { Backend } from '../config/modelMap';
 import type { RouteHandler } from '../context';
-import { replaceTopLevelModel, requestStreamUsage } from '../jsonModel';
-import { readJsonBody, requireModel } from '../requestBody';
-import { callDeployment } from './backendCall';
-import { callerOf } from './caller';
+import { replaceTopLevelModel, requestStreamUsage } from '../http/jsonModel';
+import { readJsonBody, requireModel } from '../http/requestBody';
+import { callDeployment } from '../pool/backendCall';
+import { callerOf } from '../auth/caller';
 import { deploymentFor } from './deploymentModel';
 
 export interface DeploymentOperationOptions {

@@ -5,12 +5,12 @@
  * almost nothing, and with it after the file, the file is held once, never twice.
  */
 import type { RouteHandler } from '../context';
-import { proxyError, ProxyError } from '../errors';
-import { MalformedMultipartError, MultipartFieldFinder, multipartBoundary, type FoundField } from '../multipart';
-import { bodyTooLarge } from '../requestBody';
+import { proxyError, ProxyError } from '../errors/catalogue';
+import { MalformedMultipartError, MultipartFieldFinder, multipartBoundary, type FoundField } from '../http/multipart';
+import { bodyTooLarge } from '../http/requestBody';
 import type { DeploymentOperationOptions } from './azureDeployment';
-import { callDeployment } from './backendCall';
-import { callerOf } from './caller';
+import { callDeployment } from '../pool/backendCall';
+import { callerOf } from '../auth/caller';
 import { deploymentFor } from './deploymentModel';
 
 /** The held chunks with the field's value bytes replaced; `delta` is the change in length. */

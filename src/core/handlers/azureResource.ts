@@ -4,18 +4,18 @@
  * JSON bodies are checked and forwarded as sent, except that where Azure expects a deployment in `model` (a
  * response, an assistant, a run) the model is mapped in place. Uploads stream through.
  */
-import { fillPath, resourceUrl } from '../azureApi';
-import type { ApiFamily } from '../config';
+import { fillPath, resourceUrl } from '../azure/azureApi';
+import type { ApiFamily } from '../config/config';
 import type { RouteHandler } from '../context';
-import { replaceTopLevelModel } from '../jsonModel';
-import { primaryBackend } from '../modelMap';
-import { multipartBoundary } from '../multipart';
-import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../requestBody';
-import { azureRequestHeaders, isRelayedResponseHeader } from '../upstream';
-import { relayAzureResponse } from './azureResponse';
-import { callerOf } from './caller';
+import { replaceTopLevelModel } from '../http/jsonModel';
+import { primaryBackend } from '../config/modelMap';
+import { multipartBoundary } from '../http/multipart';
+import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../http/requestBody';
+import { azureRequestHeaders, isRelayedResponseHeader } from '../upstream/upstream';
+import { relayAzureResponse } from '../azure/azureResponse';
+import { callerOf } from '../auth/caller';
 import { deploymentFor } from './deploymentModel';
-import { recordUsageIn } from './usageFields';
+import { recordUsageIn } from '../usage/usageFields';
 
 export interface ResourceOperationOptions {
   family: ApiFamily;

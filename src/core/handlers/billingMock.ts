@@ -4,8 +4,8 @@
  * response carries `x-mock: true`. The amounts are zero or, for the limit, a large placeholder.
  */
 import type { RouteHandler } from '../context';
-import { jsonResponse } from '../errors';
-import { callerOf } from './caller';
+import { jsonResponse } from '../errors/catalogue';
+import { callerOf } from '../auth/caller';
 
 const NOTE = 'Mocked by the Azure OpenAI proxy: Azure OpenAI has no billing API. See the Azure portal for costs.';
 const MOCK_HEADERS = { 'x-mock': 'true' } as const;

@@ -1,8 +1,8 @@
 /** The deployment a request's model maps to, for this caller, or the 404/403 a client understands. */
-import { assertModelAllowed, type Caller } from '../auth';
-import type { ProxyConfig } from '../config';
-import { proxyError } from '../errors';
-import type { DeploymentResolution } from '../modelMap';
+import { assertModelAllowed, type Caller } from '../auth/clientKeys';
+import type { ProxyConfig } from '../config/config';
+import { proxyError } from '../errors/catalogue';
+import type { DeploymentResolution } from '../config/modelMap';
 
 export function deploymentFor(config: ProxyConfig, model: string, caller: Caller): DeploymentResolution {
   assertModelAllowed(caller, model);

@@ -3,16 +3,16 @@
  * own model list names models, not deployments, so it cannot tell a client which ids this proxy accepts; with
  * AZURE_OPENAI_MODELS_FROM_AZURE it is added after the mapped models (fine-tuned models included).
  */
-import { assertModelAllowed } from '../auth';
-import { resourceUrl } from '../azureApi';
+import { assertModelAllowed } from '../auth/clientKeys';
+import { resourceUrl } from '../azure/azureApi';
 import type { RouteHandler } from '../context';
-import { jsonResponse, proxyError } from '../errors';
-import { isRecord } from '../isRecord';
-import { primaryBackend, type ModelMap } from '../modelMap';
-import { toWebResponse } from '../proxyResponse';
-import { azureRequestHeaders } from '../upstream';
-import { relayAzureResponse } from './azureResponse';
-import { callerOf } from './caller';
+import { jsonResponse, proxyError } from '../errors/catalogue';
+import { isRecord } from '../http/isRecord';
+import { primaryBackend, type ModelMap } from '../config/modelMap';
+import { toWebResponse } from '../http/proxyResponse';
+import { azureRequestHeaders } from '../upstream/upstream';
+import { relayAzureResponse } from '../azure/azureResponse';
+import { callerOf } from '../auth/caller';
 
 export interface OpenAIModelObject {
   id: string;

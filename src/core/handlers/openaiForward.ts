@@ -4,8 +4,8 @@
  * An HTTP-triggered function cannot be a CONNECT tunnel, so clients set this URL as their base URL instead.
  */
 import type { RouteHandler } from '../context';
-import { bodyTooLarge, limitBodyStream } from '../requestBody';
-import { forwardedHeaders } from '../upstream';
+import { bodyTooLarge, limitBodyStream } from '../http/requestBody';
+import { forwardedHeaders } from '../upstream/upstream';
 
 /** Request headers not sent on: cookies and origin belong to the proxy's site, not to OpenAI's. */
 const DROP_REQUEST = new Set(['cookie', 'origin', 'referer', 'accept-encoding']);

@@ -1,0 +1,77 @@
+/**
+ * Relaying an Azure OpenAI response to an OpenAI client: status and useful headers kept, errors converted to
+ * OpenAI's shape, bodies streamed through without buffering.
+ */
+import { convertAzureError, jsonResponse } from '../errors/catalogue';
+import { withBodyStage, type ProxyResponse } from '../http/proxyResponse';
+import { createSseErrorEventStage } from '../streams/sseErrorEvent';
+import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from './streamCompat';
+import { createUsageStage, type TokenUsage } from '../usage/usage';
+import { azureResponseHeaders, keepRelayedResponseHeaders } from '../upstream/upstream';
+
+/** Error bodies are small; a larger one is cut rather than held whole. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export interface RelayOptions {
+  /** Drop Azure's prompt-filter-only chunks from event streams (AZURE_OPENAI_STREAM_COMPAT). */
+  streamCompat: boolean;
+  /** The proxy asked for the stream's usage chunk itself, for its log; the caller did not, so it is dropped. */
+  dropUsageChunk?: boolean;
+  /** Told the token usage when a JSON or event-stream body ends. */
+  onUsage?: (usage: TokenUsage | undefined) => void;
+}
+
+async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
+  if (body === null) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    if (total >= limit) {
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return Buffer.concat(chunks, total).subarray(0, limit).toString('utf8');
+}
+
+function isJson(headers: Headers): boolean {
+  return /^application\/(?:[\w.+-]+\+)?json\b/i.test(headers.get('content-type') ?? '');
+}
+
+export function isEventStream(headers: Headers): boolean {
+  return headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
+}
+
+export async function relayAzureResponse(upstream: ProxyResponse, options: RelayOptions): Promise<ProxyResponse> {
+  if (upstream.status >= 400) {
+    const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
+    return jsonResponse(upstream.status, convertAzureError(upstream.status, text), azureResponseHeaders(upstream.headers));
+  }
+  const eventStream = isEventStream(upstream.headers);
+  const json = isJson(upstream.headers);
+  let staged = upstream;
+  if (options.onUsage !== undefined && (eventStream || json)) staged = withBodyStage(staged, createUsageStage(options.onUsage));
+  const { streamCompat, dropUsageChunk = false } = options;
+  if (eventStream && (streamCompat || dropUsageChunk)) {
+    staged = withBodyStage(staged, createSseEventFilterStage((data) => (streamCompat && isFilterOnlyChunk(data)) || (dropUsageChunk && isUsageOnlyChunk(data))));
+  }
+  // Last, so that it sees the bytes the client gets: a stream that breaks off ends with an error event.
+  if (eventStream) staged = withBodyStage(staged, createSseErrorEventStage());
+  // The upstream response is the proxy's own (made by the upstream client): when its body took the stages in
+  // place, it is relayed itself, its headers cut down to the client's, rather than copied into a new one.
+  const inPlace = staged === upstream && keepRelayedResponseHeaders(upstream.headers);
+  const response: ProxyResponse = inPlace ? upstream : { status: upstream.status, headers: azureResponseHeaders(upstream.headers), body: staged.body };
+  if (eventStream) {
+    // Its stages may drop events or add one: no length is true of what the client gets.
+    response.headers.delete('content-length');
+    // Intermediaries (and the Functions front end) must not hold events back.
+    response.headers.set('cache-control', 'no-cache, no-transform');
+    response.headers.set('x-accel-buffering', 'no');
+  }
+  return response;
+}

@@ -1,0 +1,121 @@
+/**
+ * Reading and checking a JSON request body at the edge: size limit, content type, well-formed JSON, a string
+ * `model`. The bytes are kept as sent, so the upstream gets exactly what the client wrote (no re-serialising).
+ */
+import { proxyError, ProxyError } from '../errors/catalogue';
+import { BodyLimitExceeded, type ProxyRequest } from './proxyRequest';
+
+export interface JsonRequestBody {
+  /** The body exactly as the client sent it. */
+  bytes: Uint8Array;
+  /** The parsed body, for the few fields the proxy reads. */
+  json: Record<string, unknown>;
+}
+
+export function bodyTooLarge(limit: number): ProxyError {
+  return proxyError('request_too_large', `The request body is larger than this proxy's limit of ${limit} bytes (PROXY_MAX_BODY_BYTES).`);
+}
+
+/**
+ * Reads a body up to `limit` bytes; a larger one is refused without reading the rest (by its Content-Length
+ * when given, else as soon as the count passes the limit).
+ */
+export async function readBodyWithLimit(request: ProxyRequest, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    // A host with its own body reader discards an unread body itself; no stream need be made to cancel it.
+    if (request.readBody === undefined) await request.body?.cancel().catch(() => undefined);
+    throw bodyTooLarge(limit);
+  }
+  if (request.readBody !== undefined) {
+    try {
+      return await request.readBody(limit);
+    } catch (error) {
+      if (error instanceof BodyLimitExceeded) throw bodyTooLarge(limit);
+      throw error;
+    }
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = (request.body).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw bodyTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, total);
+}
+
+/**
+ * Passes a body through while counting it, for bodies that are streamed on rather than read: the stream fails
+ * with bodyTooLarge once it passes `limit` bytes, and `onExceeded` is told so the caller can answer 400.
+ */
+export function limitBodyStream(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+  onExceeded: () => void,
+): ReadableStream<Uint8Array> {
+  let total = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total > limit) {
+          onExceeded();
+          controller.error(bodyTooLarge(limit));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** A missing content type is taken as JSON (curl users forget it); any other non-JSON type is refused. */
+export function assertJsonContentType(headers: Headers): void {
+  const contentType = headers.get('content-type');
+  if (contentType === null) return;
+  const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return;
+  throw proxyError('unsupported_content_type', `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`);
+}
+
+export async function readJsonBody(request: ProxyRequest, limit: number): Promise<JsonRequestBody> {
+  assertJsonContentType(request.headers);
+  return parseJsonBody(await readBodyWithLimit(request, limit));
+}
+
+/** A JSON object from the bytes a client sent, or a 400 in OpenAI's shape. */
+export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    throw proxyError(
+      'invalid_json',
+      'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.',
+    );
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw proxyError('invalid_json', 'The request body must be a JSON object.');
+  }
+  return { bytes, json: json as Record<string, unknown> };
+}
+
+/** The body's `model`, which must be a non-empty string. */
+export function requireModel(json: Record<string, unknown>): string {
+  const model = json.model;
+  if (model === undefined || model === null) {
+    throw proxyError('missing_required_parameter', 'You must provide a model parameter.', { param: 'model' });
+  }
+  if (typeof model !== 'string' || model.trim() === '') {
+    throw proxyError('invalid_type', `Invalid type for 'model': expected a non-empty string, but got ${JSON.stringify(model)}.`, { param: 'model' });
+  }
+  return model;
+}

@@ -1,0 +1,178 @@
+/**
+ * The route table: the single source of truth for what the proxy serves. Each Azure Function in src/functions
+ * registers from it (one function per OpenAI API: a route, or a family of routes under one path), the catch-all
+ * function dispatches through it (the Functions host may hand the catch-all a request meant for another
+ * function), and the local host serves from it.
+ */
+import type { ApiFamily } from '../config/config';
+import type { RouteHandler } from '../context';
+import { deploymentJsonOperation } from '../handlers/azureDeployment';
+import { deploymentMultipartOperation } from '../handlers/azureMultipart';
+import { resourceOperation } from '../handlers/azureResource';
+import { billingCreditGrants, billingSubscription, billingUsage } from '../handlers/billingMock';
+import { listModels, retrieveModel } from '../handlers/models';
+import type { HttpMethod, RouteTemplate } from './router';
+
+/** What a route becomes on Azure, for the README and for tests that keep the two in step. */
+export type AzureCall =
+  | { kind: 'deployment'; family: ApiFamily; body: 'json' | 'multipart' }
+  | { kind: 'resource'; family: ApiFamily; mapsModel: boolean }
+  | { kind: 'none' };
+
+export interface RouteDefinition extends RouteTemplate {
+  /** The Azure Function that serves this route (the catch-all's, CATCH_ALL_FUNCTION, for the mocked ones). */
+  functionName: string;
+  handle: RouteHandler;
+  azure: AzureCall;
+  /** Answered by the proxy itself with made-up values, because Azure OpenAI has no such API. */
+  mocked?: true;
+}
+
+function deployment(
+  functionName: string,
+  path: string,
+  family: ApiFamily,
+  body: 'json' | 'multipart',
+  streams: { streamCompat?: boolean; requestUsage?: boolean } = {},
+): RouteDefinition {
+  const options = { operation: path.slice(1), family, ...streams };
+  return {
+    functionName,
+    methods: ['POST'],
+    path,
+    handle: body === 'json' ? deploymentJsonOperation(options) : deploymentMultipartOperation(options),
+    azure: { kind: 'deployment', family, body },
+  };
+}
+
+function resource(functionName: string, family: ApiFamily, method: HttpMethod, path: string, mapsModel = false): RouteDefinition {
+  return {
+    functionName,
+    methods: [method],
+    path,
+    handle: resourceOperation({ family, path, mapsModel }),
+    azure: { kind: 'resource', family, mapsModel },
+  };
+}
+
+function local(functionName: string, path: string, handle: RouteHandler, mocked = false): RouteDefinition {
+  return { functionName, methods: ['GET'], path, handle, azure: { kind: 'none' }, ...(mocked && { mocked: true as const }) };
+}
+
+/**
+ * The function that takes every request no other function matched. The Functions host tries function routes in
+ * the order of the functions' names (`StringComparer.OrdinalIgnoreCase`, azure-functions-host
+ * `FunctionMetadataManager`) and takes the first that matches, so a `{*path}` route shadows every function whose
+ * name sorts after its own: the catch-all's name must sort after every other (the tests check it does).
+ */
+export const CATCH_ALL_FUNCTION = 'zCatchAll';
+
+export const ROUTE_TABLE: readonly RouteDefinition[] = [
+  deployment('chatCompletions', '/chat/completions', 'inference', 'json', { streamCompat: true, requestUsage: true }),
+  deployment('completions', '/completions', 'inference', 'json', { streamCompat: true }),
+  deployment('embeddings', '/embeddings', 'inference', 'json'),
+  deployment('imageGenerations', '/images/generations', 'images', 'json'),
+  deployment('imageEdits', '/images/edits', 'images', 'multipart'),
+  deployment('audioTranscriptions', '/audio/transcriptions', 'audio', 'multipart'),
+  deployment('audioTranslations', '/audio/translations', 'audio', 'multipart'),
+  deployment('audioSpeech', '/audio/speech', 'audio', 'json'),
+
+  local('listModels', '/models', listModels),
+  local('retrieveModel', '/models/{model}', retrieveModel),
+
+  resource('responses', 'responses', 'POST', '/responses', true),
+  resource('responses', 'responses', 'GET', '/responses/{response_id}'),
+  resource('responses', 'responses', 'DELETE', '/responses/{response_id}'),
+  resource('responses', 'responses', 'POST', '/responses/{response_id}/cancel'),
+  resource('responses', 'responses', 'GET', '/responses/{response_id}/input_items'),
+
+  resource('files', 'files', 'POST', '/files'),
+  resource('files', 'files', 'GET', '/files'),
+  resource('files', 'files', 'GET', '/files/{file_id}'),
+  resource('files', 'files', 'DELETE', '/files/{file_id}'),
+  resource('files', 'files', 'GET', '/files/{file_id}/content'),
+
+  resource('batches', 'files', 'POST', '/batches'),
+  resource('batches', 'files', 'GET', '/batches'),
+  resource('batches', 'files', 'GET', '/batches/{batch_id}'),
+  resource('batches', 'files', 'POST', '/batches/{batch_id}/cancel'),
+
+  resource('fineTuning', 'files', 'POST', '/fine_tuning/jobs'),
+  resource('fineTuning', 'files', 'GET', '/fine_tuning/jobs'),
+  resource('fineTuning', 'files', 'GET', '/fine_tuning/jobs/{job_id}'),
+  resource('fineTuning', 'files', 'POST', '/fine_tuning/jobs/{job_id}/cancel'),
+  resource('fineTuning', 'files', 'GET', '/fine_tuning/jobs/{job_id}/events'),
+  resource('fineTuning', 'files', 'GET', '/fine_tuning/jobs/{job_id}/checkpoints'),
+
+  resource('vectorStores', 'assistants', 'POST', '/vector_stores'),
+  resource('vectorStores', 'assistants', 'GET', '/vector_stores'),
+  resource('vectorStores', 'assistants', 'GET', '/vector_stores/{vector_store_id}'),
+  resource('vectorStores', 'assistants', 'POST', '/vector_stores/{vector_store_id}'),
+  resource('vectorStores', 'assistants', 'DELETE', '/vector_stores/{vector_store_id}'),
+  resource('vectorStores', 'assistants', 'POST', '/vector_stores/{vector_store_id}/search'),
+  resource('vectorStores', 'assistants', 'POST', '/vector_stores/{vector_store_id}/files'),
+  resource('vectorStores', 'assistants', 'GET', '/vector_stores/{vector_store_id}/files'),
+  resource('vectorStores', 'assistants', 'GET', '/vector_stores/{vector_store_id}/files/{file_id}'),
+  resource('vectorStores', 'assistants', 'DELETE', '/vector_stores/{vector_store_id}/files/{file_id}'),
+  resource('vectorStores', 'assistants', 'POST', '/vector_stores/{vector_store_id}/file_batches'),
+  resource('vectorStores', 'assistants', 'GET', '/vector_stores/{vector_store_id}/file_batches/{batch_id}'),
+  resource('vectorStores', 'assistants', 'POST', '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel'),
+  resource('vectorStores', 'assistants', 'GET', '/vector_stores/{vector_store_id}/file_batches/{batch_id}/files'),
+
+  resource('assistants', 'assistants', 'POST', '/assistants', true),
+  resource('assistants', 'assistants', 'GET', '/assistants'),
+  resource('assistants', 'assistants', 'GET', '/assistants/{assistant_id}'),
+  resource('assistants', 'assistants', 'POST', '/assistants/{assistant_id}', true),
+  resource('assistants', 'assistants', 'DELETE', '/assistants/{assistant_id}'),
+
+  resource('threads', 'assistants', 'POST', '/threads'),
+  resource('threads', 'assistants', 'POST', '/threads/runs', true),
+  resource('threads', 'assistants', 'GET', '/threads/{thread_id}'),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}'),
+  resource('threads', 'assistants', 'DELETE', '/threads/{thread_id}'),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/messages'),
+  resource('threads', 'assistants', 'GET', '/threads/{thread_id}/messages'),
+  resource('threads', 'assistants', 'GET', '/threads/{thread_id}/messages/{message_id}'),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/messages/{message_id}'),
+  resource('threads', 'assistants', 'DELETE', '/threads/{thread_id}/messages/{message_id}'),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/runs', true),
+  resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs'),
+  resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs/{run_id}'),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/runs/{run_id}'),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/runs/{run_id}/cancel'),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/runs/{run_id}/submit_tool_outputs'),
+  resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs/{run_id}/steps'),
+  resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs/{run_id}/steps/{step_id}'),
+
+  local(CATCH_ALL_FUNCTION, '/dashboard/billing/subscription', billingSubscription, true),
+  local(CATCH_ALL_FUNCTION, '/dashboard/billing/usage', billingUsage, true),
+  local(CATCH_ALL_FUNCTION, '/dashboard/billing/credit_grants', billingCreditGrants, true),
+];
+
+/** The functions with routes of their own: every function name of the table but the catch-all's. */
+export const FUNCTION_NAMES = [...new Set(ROUTE_TABLE.map((route) => route.functionName))].filter(
+  (name) => name !== CATCH_ALL_FUNCTION,
+);
+
+export interface FunctionRoute {
+  /** The Azure Functions route template (host.json sets routePrefix to ""). */
+  route: string;
+  methods: readonly HttpMethod[];
+}
+
+/**
+ * How a function registers: a single path as itself (`v1/models/{model}`); a family of paths under the first
+ * segment they share, with a catch-all parameter (`v1/files/{*rest}`), whose routes the core then tells apart.
+ */
+export function functionRoute(functionName: string): FunctionRoute {
+  const routes = ROUTE_TABLE.filter((route) => route.functionName === functionName);
+  if (routes.length === 0) throw new Error(`No route in the table for function ${functionName}`);
+  const paths = [...new Set(routes.map((route) => route.path))];
+  const methods = [...new Set(routes.flatMap((route) => route.methods))];
+  if (paths.length === 1) return { route: `v1${paths[0]}`, methods };
+  const firstSegment = paths[0]?.split('/')[1];
+  if (paths.some((path) => path.split('/')[1] !== firstSegment)) {
+    throw new Error(`The routes of function ${functionName} do not share a first path segment`);
+  }
+  return { route: `v1/${firstSegment}/{*rest}`, methods };
+}

@@ -1,0 +1,110 @@
+/**
+ * The credential each upstream call carries: the caller's key or the held key as `api-key`, or a Microsoft
+ * Entra token of the app's managed identity as `Authorization: Bearer`. Tokens are cached and renewed in the
+ * background before they expire, so no request waits for one after the first; a token that cannot be had is an
+ * OpenAI-shaped 503 that names the cause, within a bounded time, never a hang.
+ */
+import type { Caller } from '../auth/clientKeys';
+import type { ProxyConfig } from '../config/config';
+import type { Backend } from '../config/modelMap';
+import { proxyError, ProxyError } from '../errors/catalogue';
+
+export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
+
+export interface AccessToken {
+  token: string;
+  expiresOnTimestamp: number;
+}
+
+/** The part of @azure/identity's TokenCredential this needs. */
+export interface TokenSource {
+  getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal }): Promise<AccessToken | null>;
+}
+
+export interface TokenCacheOptions {
+  /** Renew this long before expiry (in the background while the token is still good). */
+  renewBeforeMs?: number;
+  /** Give up on one token request after this long. */
+  timeoutMs?: number;
+}
+
+export class TokenCache {
+  readonly #source: TokenSource;
+  readonly #scope: string;
+  readonly #renewBeforeMs: number;
+  readonly #timeoutMs: number;
+  #token: AccessToken | undefined;
+  #pending: Promise<AccessToken> | undefined;
+
+  constructor(source: TokenSource, scope: string, options: TokenCacheOptions = {}) {
+    this.#source = source;
+    this.#scope = scope;
+    this.#renewBeforeMs = options.renewBeforeMs ?? 5 * 60_000;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  async get(): Promise<string> {
+    const now = Date.now();
+    const token = this.#token;
+    if (token !== undefined && token.expiresOnTimestamp - now > this.#renewBeforeMs) return token.token;
+    if (token !== undefined && token.expiresOnTimestamp - now > 30_000) {
+      // Still good: hand it out, and renew it behind the scenes.
+      this.#renew().catch(() => undefined);
+      return token.token;
+    }
+    return (await this.#renew()).token;
+  }
+
+  /** One token request at a time, whoever asks. */
+  #renew(): Promise<AccessToken> {
+    this.#pending ??= this.#request().finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+
+  async #request(): Promise<AccessToken> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    let token: AccessToken | null;
+    try {
+      token = await Promise.race([
+        this.#source.getToken(this.#scope, { abortSignal: timeout }),
+        new Promise<never>((_, reject) => timeout.addEventListener('abort', () => reject(new Error(`no token after ${this.#timeoutMs} ms`)), { once: true })),
+      ]);
+    } catch (error) {
+      throw tokenUnavailable(error);
+    }
+    if (token === null) throw tokenUnavailable(new Error('the credential returned no token'));
+    this.#token = token;
+    return token;
+  }
+}
+
+function tokenUnavailable(error: unknown): ProxyError {
+  const detail = error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, 300) : 'unknown error';
+  return proxyError('upstream_credential_unavailable', `The proxy could not get a Microsoft Entra token for Azure OpenAI from its managed identity: ${detail}`);
+}
+
+export interface UpstreamCredentials {
+  /** The auth header(s) for one upstream call of this caller, to this backend (to the main resource if none). */
+  headers(config: ProxyConfig, caller: Caller, backend?: Backend): Promise<Record<string, string>>;
+}
+
+export function createUpstreamCredentials(tokens?: () => TokenCache): UpstreamCredentials {
+  return {
+    async headers(config, caller, backend): Promise<Record<string, string>> {
+      switch (backend?.auth ?? config.azure.auth) {
+        case 'passthrough':
+          return { 'api-key': caller.passthroughKey ?? '' };
+        case 'key': {
+          const own = backend?.keySetting === undefined ? undefined : config.azure.backendKeys.get(backend.keySetting);
+          return { 'api-key': own ?? config.azure.fixedApiKey ?? '' };
+        }
+        case 'managed-identity': {
+          if (tokens === undefined) throw tokenUnavailable(new Error('no managed identity credential is set up'));
+          return { authorization: `Bearer ${await tokens().get()}` };
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The upstream HTTP call and the headers that cross the proxy in each direction.
+ *
+ * One keep-alive connection pool (undici Agent) is shared by every request of an instance. The call uses
+ * undici's `request`, not its `fetch`: fetch keeps a streamed request body in memory until the upload ends
+ * (nodejs/undici#4058), while `request` sends it with backpressure, and costs less per call. Network failures
+ * become OpenAI-shaped 502/504 errors that name the cause but never the credential.
+ */
+import { Readable } from 'node:stream';
+import { Agent, request as undiciRequest } from 'undici';
+import { proxyError, ProxyError } from '../errors/catalogue';
+import { HeaderMap } from '../http/headerMap';
+import { StagedNodeBody } from '../streams/nodeStreams';
+import type { ClientSignal } from '../http/proxyRequest';
+import { NodeBodyResponse, NULL_BODY_STATUSES, type ProxyResponse } from '../http/proxyResponse';
+
+export interface UpstreamRequest {
+  url: string;
+  method: string;
+  /** Lower-case names; a plain record, since that is what the HTTP client takes (no Headers to build and copy). */
+  headers: Readonly<Record<string, string>>;
+  body?: Uint8Array | ReadableStream<Uint8Array> | null;
+  signal?: ClientSignal;
+  /** Give up when the response headers have not come after this long (the client's default otherwise). */
+  headersTimeoutMs?: number;
+  /** Keep only the response headers this accepts (all by default). */
+  keepResponseHeader?: (name: string) => boolean;
+}
+
+export interface UpstreamClientOptions {
+  /** How long to wait for the response headers, ms. Long non-streaming completions take minutes. */
+  headersTimeoutMs?: number;
+  /** Longest silence between two body chunks, ms. */
+  bodyTimeoutMs?: number;
+}
+
+/** Answers with a `NodeBodyResponse` (or, for statuses without a body, a web Response); fakes may use either. */
+export type UpstreamFetch = (request: UpstreamRequest) => Promise<ProxyResponse>;
+
+/** Hop-by-hop and per-connection headers, never forwarded in either direction (RFC 9110 7.6.1). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+/**
+ * Client headers that mean something to Azure OpenAI. An allow-list, so that browser cookies, origins and the
+ * client's credential never leave for Azure by accident.
+ */
+const AZURE_REQUEST_HEADERS = new Set([
+  'content-type',
+  'accept',
+  'user-agent',
+  'openai-beta',
+  'traceparent',
+  'tracestate',
+  'x-ms-client-request-id',
+]);
+
+/** Azure response headers that clients use: retry hints, rate-limit budgets and request ids for support. */
+const AZURE_RESPONSE_HEADERS = new Set([
+  'content-type',
+  'content-disposition',
+  'retry-after',
+  'retry-after-ms',
+  'x-should-retry',
+  'apim-request-id',
+  'x-request-id',
+  'x-ms-request-id',
+  'x-ms-client-request-id',
+  'x-ms-region',
+  'openai-processing-ms',
+]);
+
+export function azureRequestHeaders(incoming: Headers, auth: Readonly<Record<string, string>>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  // A few lookups cost less than iterating a Headers, which sorts every name first.
+  for (const name of AZURE_REQUEST_HEADERS) {
+    const value = incoming.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  Object.assign(headers, auth);
+  // Bodies are passed through as bytes; a compressed answer would need decoding to stay truthful.
+  headers['accept-encoding'] = 'identity';
+  return headers;
+}
+
+export function isAzureResponseHeader(name: string): boolean {
+  return AZURE_RESPONSE_HEADERS.has(name) || name.startsWith('x-ratelimit-');
+}
+
+/**
+ * The headers of an upstream answer whose body is relayed as it is: Azure's, and its length. A body sent with its
+ * length goes out in one write, and the client knows when it has all of it; one that a stage rewrites (an event
+ * stream's) loses it, in `relayAzureResponse`.
+ */
+export function isRelayedResponseHeader(name: string): boolean {
+  return name === 'content-length' || isAzureResponseHeader(name);
+}
+
+export function azureResponseHeaders(upstream: Headers): Headers {
+  const headers = new Headers();
+  for (const [name, value] of upstream) {
+    if (isAzureResponseHeader(name)) headers.set(name, value);
+  }
+  return headers;
+}
+
+/** Removes every header that is not for the client (see isRelayedResponseHeader), in place; false if any could not be removed. */
+export function keepRelayedResponseHeaders(headers: Headers): boolean {
+  const unwanted: string[] = [];
+  for (const name of headers.keys()) if (!isRelayedResponseHeader(name)) unwanted.push(name);
+  for (const name of unwanted) headers.delete(name);
+  return unwanted.every((name) => !headers.has(name));
+}
+
+/** For the plain forward proxy (`AZURE_OPENAI_PROXY_MODE=openai`): everything but hop-by-hop headers. */
+export function forwardedHeaders(incoming: Headers, drop: ReadonlySet<string> = new Set()): Headers {
+  const headers = new Headers();
+  for (const [name, value] of incoming) {
+    if (!HOP_BY_HOP.has(name) && !drop.has(name)) headers.set(name, value);
+  }
+  return headers;
+}
+
+interface NetworkErrorCause {
+  code?: string;
+  name?: string;
+}
+
+function causeOf(error: unknown): NetworkErrorCause {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return typeof cause === 'object' && cause !== null ? cause : {};
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT']);
+
+/** A network failure as the OpenAI-shaped error the client sees. */
+export function upstreamFailure(error: unknown, target: string): ProxyError {
+  const cause = causeOf(error);
+  const code = cause.code ?? (error as NetworkErrorCause | undefined)?.code;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return proxyError('upstream_timeout', `The upstream (${target}) did not answer in time (${code}).`);
+  }
+  return proxyError('upstream_unreachable', `The proxy could not reach the upstream (${target})${code === undefined ? '' : `: ${code}`}.`);
+}
+
+export function isAbortError(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'AbortError';
+}
+
+function toWebHeaders(headers: Record<string, string | string[] | undefined>, keep: ((name: string) => boolean) | undefined): Headers {
+  const result = new HeaderMap();
+  for (const name in headers) {
+    if (keep !== undefined && !keep(name)) continue;
+    const value = headers[name];
+    if (Array.isArray(value)) for (const item of value) result.append(name, item);
+    else if (value !== undefined) result.set(name, value);
+  }
+  return result;
+}
+
+export function createUpstreamFetch(options: UpstreamClientOptions = {}): UpstreamFetch {
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    headersTimeout: options.headersTimeoutMs ?? 10 * 60_000,
+    bodyTimeout: options.bodyTimeoutMs ?? 5 * 60_000,
+  });
+  return async (request) => {
+    try {
+      const { statusCode, headers, body } = await undiciRequest(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body instanceof ReadableStream ? Readable.fromWeb(request.body) : (request.body ?? null),
+        signal: request.signal ?? null,
+        dispatcher,
+        ...(request.headersTimeoutMs !== undefined && { headersTimeout: Math.max(1, Math.round(request.headersTimeoutMs)) }),
+      });
+      if (NULL_BODY_STATUSES.has(statusCode)) {
+        body.resume();
+        return new Response(null, { status: statusCode, headers: toWebHeaders(headers, request.keepResponseHeader) });
+      }
+      return new NodeBodyResponse(statusCode, toWebHeaders(headers, request.keepResponseHeader), new StagedNodeBody(body));
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      throw upstreamFailure(error, new URL(request.url).host);
+    }
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * A small HTTP host for the core, so the proxy runs where Azure Functions Core Tools cannot be installed.
+ * It serves Node's request as a light ProxyRequest and writes the answer back with backpressure (the proxy's own
+ * upstream answers straight into the socket); when the client disconnects, the request's signal aborts and the
+ * response body is cancelled, which closes the upstream call.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorResponse } from '../../core/errors/catalogue';
+import type { OpenAIProxy } from '../../core/proxy';
+import type { ProxyRequest } from '../../core/http/proxyRequest';
+import { discardBody, type ProxyResponse } from '../../core/http/proxyResponse';
+import { clientAbortOf, NodeRequest } from './nodeRequest';
+
+export interface LocalHostOptions {
+  proxy: OpenAIProxy;
+  host?: string;
+  port?: number;
+}
+
+export interface LocalHost {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function writeHead(res: ServerResponse, response: ProxyResponse): void {
+  const headers: string[] = [];
+  // forEach, not iteration: no [name, value] array per header.
+  response.headers.forEach((value, name) => headers.push(name, value));
+  res.writeHead(response.status, headers);
+}
+
+async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  const cancel = (): void => void reader.cancel().catch(() => undefined);
+  res.once('close', cancel);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return;
+      // Not corked, as in StagedNodeBody.writeTo: a corked response stops reporting a full socket from Node 22.
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const settle = (): void => {
+            res.off('drain', settle);
+            res.off('close', settle);
+            resolve();
+          };
+          res.on('drain', settle);
+          res.on('close', settle);
+        });
+      }
+    }
+  } finally {
+    res.off('close', cancel);
+  }
+  // Not on failure: the caller destroys the connection, so a broken body does not look complete.
+  res.end();
+}
+
+async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
+  let request: ProxyRequest;
+  try {
+    request = new NodeRequest(req, clientAbortOf(res), `${origin}${req.url ?? '/'}`);
+  } catch {
+    const response = errorResponse('bad_request', 'The request line or headers are malformed.');
+    writeHead(res, response);
+    res.end(await response.text());
+    return;
+  }
+  const response = await proxy.serve(request);
+  if (res.destroyed) {
+    await discardBody(response);
+    return;
+  }
+  writeHead(res, response);
+  // The proxy's own responses are written straight into the socket; others are read as web streams.
+  if (response.writeBodyTo !== undefined) {
+    await response.writeBodyTo(res);
+    return;
+  }
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  await writeBody(res, response.body);
+}
+
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer({ keepAliveTimeout: 65_000 });
+  let origin = '';
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    serve(options.proxy, req, res, origin).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  origin = `http://${urlHost}:${address.port}`;
+  return {
+    url: origin,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

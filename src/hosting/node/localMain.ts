@@ -1,0 +1,89 @@
+/**
+ * `npm start`: the proxy on http://127.0.0.1:${PORT:-7071} without Azure Functions Core Tools. It loads the
+ * very function files the Functions host loads (so their registrations are checked against the route table)
+ * and serves the route table through the same core.
+ *
+ * With no AZURE_OPENAI_ENDPOINT it starts the bundled Azure OpenAI emulator on loopback and uses it as the
+ * upstream, so `curl` works at once; it says so in one line.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppConfigurationUnavailableError } from '../../adapters/azure/appConfiguration';
+import { ConfigError } from '../../core/config/config';
+import { CATCH_ALL_FUNCTION, FUNCTION_NAMES } from '../../core/routes/routes';
+import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../emulator/server';
+import { recordRegistrationsOnly, registeredFunctions } from '../functions/azureFunctions';
+import { startLocalHost } from './localHost';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `AZURE_OPENAI_PROXY_ADDRESS` (the old image's `0.0.0.0:8080`) wins over `PORT`; loopback by default. */
+export function listenAddress(env: NodeJS.ProcessEnv): ListenAddress {
+  const address = env.AZURE_OPENAI_PROXY_ADDRESS?.trim();
+  if (address !== undefined && address !== '') {
+    const match = /^(.*):(\d+)$/.exec(address);
+    if (match?.[1] === undefined || match[2] === undefined) {
+      throw new ConfigError([`AZURE_OPENAI_PROXY_ADDRESS: "${address}" is not of the form host:port`]);
+    }
+    return { host: match[1].replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(match[2]) };
+  }
+  const port = Number(env.PORT ?? 7071);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError([`PORT: "${env.PORT}" is not a port number`]);
+  return { host: '127.0.0.1', port };
+}
+
+/** Loads every compiled function file, as the Functions host does from package.json's `main` glob. */
+function loadFunctionFiles(): void {
+  const folder = join(__dirname, '..', '..', 'functions');
+  for (const file of readdirSync(folder).filter((name) => name.endsWith('.js')).sort()) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(join(folder, file));
+  }
+  const expected = [...FUNCTION_NAMES, CATCH_ALL_FUNCTION];
+  const missing = expected.filter((name) => !registeredFunctions.has(name));
+  if (missing.length > 0) throw new Error(`The route table names functions that no file registers: ${missing.join(', ')}`);
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const address = listenAddress(env);
+  let emulator: AzureOpenAIEmulator | undefined;
+  if ((env.AZURE_OPENAI_PROXY_MODE ?? 'azure') === 'azure' && !env.AZURE_OPENAI_ENDPOINT) {
+    emulator = await AzureOpenAIEmulator.start({ chunkDelayMs: Number(env.EMULATOR_CHUNK_DELAY_MS ?? 20) });
+    env.AZURE_OPENAI_ENDPOINT = emulator.url;
+    // List the emulator's deployments on /v1/models, unless a map was given.
+    env.AZURE_OPENAI_MODEL_MAPPER ??= emulator.deployments.map((d) => `${d.name}=${d.name}`).join(',');
+    console.info(
+      `No AZURE_OPENAI_ENDPOINT set: using the bundled Azure OpenAI emulator at ${emulator.url} ` +
+        `(send the API key "${EMULATOR_API_KEY}"; set AZURE_OPENAI_ENDPOINT to use Azure).`,
+    );
+  }
+
+  recordRegistrationsOnly();
+  loadFunctionFiles();
+  // Imported after the environment is final: it reads the configuration once, as under the Functions host.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { functionsProxy } = require('../functions/functionsApp') as typeof import('../functions/functionsApp');
+  const proxy = await functionsProxy();
+  const host = await startLocalHost({ proxy, ...address });
+  const { config } = proxy;
+  const upstream = config.mode === 'openai' ? config.openai.baseUrl : config.azure.endpoint;
+  console.info(`Azure OpenAI proxy listening on ${host.url}/v1 (upstream ${upstream})`);
+
+  const stop = (): void => {
+    void Promise.all([host.close(), proxy.close(), emulator?.close()]).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    const known = error instanceof ConfigError || error instanceof AppConfigurationUnavailableError;
+    console.error(known ? error.message : `Failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

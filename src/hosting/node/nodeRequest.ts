@@ -1,0 +1,96 @@
+/**
+ * The Node side of the two hosts that read requests from Node's HTTP server, the local host and the Functions
+ * adapter (whose library forwards each request to an HTTP server of its own): a request the core can read without
+ * a web Request, and the signal that says its client went away.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap } from '../../core/http/headerMap';
+import { readableToWeb } from '../../core/streams/nodeStreams';
+import { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from '../../core/http/proxyRequest';
+
+/**
+ * Aborted when `response` closes before it has been sent whole: the client hung up (or, under the Functions
+ * host, the host cancelled its forward of the request, which it does when its client hangs up).
+ */
+export function clientAbortOf(response: ServerResponse): ClientAbort {
+  const abort = new ClientAbort();
+  if (response.destroyed) abort.abort();
+  else {
+    response.once('close', () => {
+      if (!response.writableFinished) abort.abort();
+    });
+  }
+  return abort;
+}
+
+/**
+ * A request as the core reads it, made straight from Node's IncomingMessage. Not a web Request: constructing one
+ * (and its body stream) costs more than the rest of a small call. The body becomes a web stream only if a handler
+ * asks for the stream; bodies read whole are collected from Node's stream directly.
+ */
+export class NodeRequest implements ProxyRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly signal: ClientAbort;
+  readonly #req: IncomingMessage;
+  #body: ReadableStream<Uint8Array> | null | undefined;
+
+  /** `url` is the request's absolute URL, as its host knows it (a proxy in front may have changed the origin). */
+  constructor(req: IncomingMessage, signal: ClientAbort, url: string) {
+    this.#req = req;
+    this.method = req.method ?? 'GET';
+    this.url = url;
+    this.signal = signal;
+    this.headers = HeaderMap.fromRaw(req.rawHeaders);
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#body === undefined) {
+      this.#body = this.method === 'GET' || this.method === 'HEAD' ? null : readableToWeb(this.#req, { onCancel: 'stop-reading' });
+    }
+    return this.#body;
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    const req = this.#req;
+    if (this.method === 'GET' || this.method === 'HEAD') return Promise.resolve(new Uint8Array(0));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const done = (): void => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('close', onClose);
+      };
+      const onData = (chunk: Buffer): void => {
+        total += chunk.length;
+        if (total > limit) {
+          // Stop reading; Node discards the rest once the (400) response is sent.
+          done();
+          req.pause();
+          reject(new BodyLimitExceeded());
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = (): void => {
+        done();
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
+      };
+      const onError = (error: Error): void => {
+        done();
+        reject(clientClosedBody(error));
+      };
+      const onClose = (): void => {
+        done();
+        reject(clientClosedBody());
+      };
+      req.on('data', onData);
+      req.once('end', onEnd);
+      req.once('error', onError);
+      req.once('close', onClose);
+    });
+  }
+}

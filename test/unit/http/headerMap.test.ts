@@ -1,0 +1,34 @@
+import { HeaderMap } from '../../../src/core/http/headerMap';
+
+describe('HeaderMap', () => {
+  it('is case-insensitive, joins appended values as Headers does, and deletes', () => {
+    const headers = HeaderMap.fromRaw(['Content-Type', 'application/json', 'X-Thing', 'a', 'x-thing', 'b']);
+    expect(headers.get('content-type')).toBe('application/json');
+    expect(headers.get('X-THING')).toBe('a, b');
+    expect(headers.has('Content-type')).toBe(true);
+    headers.set('X-Thing', 'c');
+    expect(headers.get('x-thing')).toBe('c');
+    headers.delete('X-THING');
+    expect(headers.has('x-thing')).toBe(false);
+    expect(headers.get('missing')).toBeNull();
+  });
+
+  it('keeps only the names a filter accepts', () => {
+    const headers = HeaderMap.fromRaw(['Content-Type', 'text/plain', 'Set-Cookie', 'a=b'], (name) => name !== 'set-cookie');
+    expect([...headers.keys()]).toEqual(['content-type']);
+  });
+
+  it('is read by what takes a Headers: web Headers, a Response, iteration and forEach', async () => {
+    const headers = new HeaderMap();
+    headers.set('X-One', '1');
+    headers.append('x-two', '2');
+    expect(new Headers(headers).get('x-two')).toBe('2');
+    const response = new Response('body', { headers });
+    expect(response.headers.get('x-one')).toBe('1');
+    expect(await response.text()).toBe('body');
+    expect([...headers]).toEqual([['x-one', '1'], ['x-two', '2']]);
+    const seen: string[] = [];
+    headers.forEach((value, name) => seen.push(`${name}=${value}`));
+    expect(seen).toEqual(['x-one=1', 'x-two=2']);
+  });
+});
