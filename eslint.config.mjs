@@ -25,6 +25,31 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The core knows nothing of Azure's SDKs or of any host: those are adapters implementing its interfaces, and
+    // hosts composing it (ARCHITECTURE.md).
+    files: ['src/core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@azure/*', '@opentelemetry/*'], message: 'The core uses no Azure or OpenTelemetry SDK: put it in src/adapters behind an interface the core owns.' },
+            { group: ['**/adapters/**', '**/hosting/**', '**/functions/**', '**/emulator/**'], message: 'The core imports nothing outside src/core.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/hosting/**', '**/functions/**', '**/emulator/**'], message: 'Adapters implement the core\'s interfaces; hosts compose them, not the other way round.' }] },
+      ],
+    },
+  },
   { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['scripts/*.mjs'],

@@ -14,7 +14,7 @@ import type { BodyOutcome } from './streams/nodeStreams';
 import { consoleLogger, type Logger } from './logger';
 import type { ProxyRequest } from './http/proxyRequest';
 import { discardBody, hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './http/proxyResponse';
-import type { RequestMetrics, RequestRecord } from '../adapters/azure/monitorMetrics';
+import type { RequestMetrics, RequestRecord } from './usage/metrics';
 import { ROUTE_TABLE, type RouteDefinition } from './routes/routes';
 import { Router } from './routes/router';
 import { createUpstreamFetch, isAbortError, type UpstreamFetch } from './upstream/upstream';

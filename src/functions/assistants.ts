@@ -1,5 +1,4 @@
 /** /v1/assistants: create, list, get, modify and delete assistants. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('assistants', functionsProxy);
+registerRoute('assistants');

@@ -1,5 +1,4 @@
 /** POST /v1/audio/speech: text to speech; the audio streams back with its content type. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('audioSpeech', functionsProxy);
+registerRoute('audioSpeech');

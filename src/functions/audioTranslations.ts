@@ -1,5 +1,4 @@
 /** POST /v1/audio/translations: speech to English text (multipart upload, streamed through). */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('audioTranslations', functionsProxy);
+registerRoute('audioTranslations');

@@ -1,5 +1,4 @@
 /** /v1/batches: create, list, get and cancel batch jobs. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('batches', functionsProxy);
+registerRoute('batches');

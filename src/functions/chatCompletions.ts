@@ -1,5 +1,4 @@
 /** POST /v1/chat/completions: the chat completions of the deployment the body's model maps to. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('chatCompletions', functionsProxy);
+registerRoute('chatCompletions');

@@ -1,5 +1,4 @@
 /** POST /v1/completions: the legacy text completions of the mapped deployment. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('completions', functionsProxy);
+registerRoute('completions');

@@ -1,5 +1,4 @@
 /** POST /v1/embeddings: the embeddings of the mapped deployment. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('embeddings', functionsProxy);
+registerRoute('embeddings');

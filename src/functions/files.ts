@@ -1,5 +1,4 @@
 /** /v1/files: upload (multipart, streamed through), list, get, delete and content of files. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('files', functionsProxy);
+registerRoute('files');

@@ -1,5 +1,4 @@
 /** /v1/fine_tuning/jobs: create, list, get and cancel fine-tuning jobs, with their events and checkpoints. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('fineTuning', functionsProxy);
+registerRoute('fineTuning');

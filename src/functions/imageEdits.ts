@@ -1,5 +1,4 @@
 /** POST /v1/images/edits: edits of an uploaded image (multipart), by the deployment its model field maps to. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('imageEdits', functionsProxy);
+registerRoute('imageEdits');

@@ -1,5 +1,4 @@
 /** GET /v1/models: the models this proxy maps, in OpenAI's list shape. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('listModels', functionsProxy);
+registerRoute('listModels');

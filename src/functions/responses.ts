@@ -1,5 +1,4 @@
 /** /v1/responses: the Responses API (create, plain or streaming; get, delete, cancel, input items). */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('responses', functionsProxy);
+registerRoute('responses');

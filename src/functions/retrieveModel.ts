@@ -1,5 +1,4 @@
 /** GET /v1/models/{model}: one mapped model. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('retrieveModel', functionsProxy);
+registerRoute('retrieveModel');

@@ -1,5 +1,4 @@
 /** /v1/threads: threads, their messages, and runs (streaming included) with their steps. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('threads', functionsProxy);
+registerRoute('threads');

@@ -1,5 +1,4 @@
 /** /v1/vector_stores: vector stores, their files and file batches. */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerRouteFunction } from '../hosting/functions/azureFunctions';
+import { registerRoute } from '../hosting/functions/functionsApp';
 
-registerRouteFunction('vectorStores', functionsProxy);
+registerRoute('vectorStores');

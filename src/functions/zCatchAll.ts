@@ -2,7 +2,6 @@
  * Everything under the app no other function took: CORS preflights, the mocked billing endpoints of ChatGPT-style
  * web UIs, any route-table entry the host handed here, and an OpenAI-shaped 404 for anything else.
  */
-import { functionsProxy } from '../hosting/functions/functionsApp';
-import { registerCatchAllFunction } from '../hosting/functions/azureFunctions';
+import { registerCatchAll } from '../hosting/functions/functionsApp';
 
-registerCatchAllFunction(functionsProxy);
+registerCatchAll();

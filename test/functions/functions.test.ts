@@ -4,14 +4,29 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HttpRequest, InvocationContext, type HttpHandler, type HttpResponseInit } from '@azure/functions';
+import { app, HttpRequest, InvocationContext, type HttpFunctionOptions, type HttpHandler, type HttpResponseInit } from '@azure/functions';
 import { loadConfig } from '../../src/core/config/config';
 import { FUNCTION_NAMES, functionRoute } from '../../src/core/routes/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
-import { registeredFunctions } from '../../src/hosting/functions/azureFunctions';
 import { FRONT_END_LIMIT_SECONDS, functionsEnvironment } from '../../src/hosting/functions/functionsApp';
 
 const FUNCTIONS_DIR = join(__dirname, '..', '..', 'src', 'functions');
+
+interface Registration {
+  route: string | undefined;
+  methods: HttpFunctionOptions['methods'];
+  handler: HttpHandler;
+}
+
+/** What the function files hand to `app.http`, by function name (outside a worker the library only warns). */
+function recordRegistrations(functionsApp: typeof app): Map<string, Registration> {
+  const registered = new Map<string, Registration>();
+  jest.spyOn(functionsApp, 'http').mockImplementation((name: string, options: HttpFunctionOptions) => {
+    registered.set(name, { route: options.route, methods: options.methods, handler: options.handler });
+  });
+  return registered;
+}
+const registeredFunctions = recordRegistrations(app);
 let emulator: AzureOpenAIEmulator;
 const logLines: string[] = [];
 const savedEnv = { ...process.env };
@@ -186,9 +201,9 @@ describe('configuration at start-up', () => {
     let handler: HttpHandler | undefined;
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require(join(FUNCTIONS_DIR, file));
+      const isolated = recordRegistrations((require('@azure/functions') as typeof import('@azure/functions')).app);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { registeredFunctions: isolated } = require('../../src/hosting/functions/azureFunctions') as typeof import('../../src/hosting/functions/azureFunctions');
+      require(join(FUNCTIONS_DIR, file));
       handler = isolated.get(name)?.handler;
     });
     if (handler === undefined) throw new Error(`${name} did not register`);

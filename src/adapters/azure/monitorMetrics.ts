@@ -11,16 +11,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { Attributes } from '@opentelemetry/api';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { loadMonitorExporter, loadSdkMetrics } from './sdks';
-import type { LogFields } from '../../core/logger';
-
-/** One request, as logged: request_id, method, path, status, ms, ttfb_ms, and the handler's fields. */
-export type RequestRecord = LogFields & { status: number; ms: number; ttfb_ms: number };
-
-export interface RequestMetrics {
-  record(record: RequestRecord): void;
-  /** Sends what is pending and stops. */
-  shutdown(): Promise<void>;
-}
+import type { RequestMetrics } from '../../core/usage/metrics';
 
 export interface MetricsOptions {
   /** How often metrics are sent; Azure Monitor's own default is a minute. */

@@ -141,32 +141,12 @@ export interface FunctionRegistration {
   handler: HttpHandler;
 }
 
-/** What this process registered with `app.http`, for the local host and the tests to check against the table. */
-export const registeredFunctions = new Map<string, FunctionRegistration>();
-
-let outsideFunctionsHost = false;
-
-/**
- * For the local host: record registrations without handing them to `app.http`, which outside the Functions
- * host only prints a "test mode" warning per function.
- */
-export function recordRegistrationsOnly(): void {
-  outsideFunctionsHost = true;
-}
-
-/** Whether this process serves through the local host rather than the Functions host. */
-export function isOutsideFunctionsHost(): boolean {
-  return outsideFunctionsHost;
-}
-
 /** Streams bodies both ways (request bodies and SSE responses) instead of buffering them in the host. */
 export function setupFunctionsApp(): void {
-  if (!outsideFunctionsHost) app.setup({ enableHttpStream: true });
+  app.setup({ enableHttpStream: true });
 }
 
 function register(registration: FunctionRegistration): void {
-  registeredFunctions.set(registration.name, registration);
-  if (outsideFunctionsHost) return;
   app.http(registration.name, {
     route: registration.route,
     methods: [...registration.methods],

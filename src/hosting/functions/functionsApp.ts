@@ -1,19 +1,22 @@
 /**
- * The proxy instance the Azure Functions share, made once per worker process from the app settings.
+ * The Azure Functions app, composed once per worker process: the first function file the worker loads calls
+ * `registerRoute` (or `registerCatchAll`), which sets the app up (HTTP streams, the appStart and appTerminate
+ * hooks) before registering; the proxy itself is made from the app settings when the app starts.
  *
- * Nothing here throws at import: every function file registers its function first, so the host indexes them
- * all, even when a setting is wrong. (An entry point that throws makes the worker index no function at all, and
- * the host then answers a bare 404 everywhere, with the reason only in the worker's output.) A bad setting makes
- * every request a 503 `proxy_not_ready` that names it, and is logged once, as an error. Loading App Configuration
- * is asynchronous: it starts when the app starts (the `appStart` hook), requests wait for it, and a store that
- * cannot be read (with no model map in the environment to start from) is answered 503 too, and tried again.
+ * Nothing here throws at import or registration: every function file registers its function, so the host indexes
+ * them all, even when a setting is wrong. (An entry point that throws makes the worker index no function at all,
+ * and the host then answers a bare 404 everywhere, with the reason only in the worker's output.) A bad setting
+ * makes every request a 503 `proxy_not_ready` that names it, and is logged once, as an error. Loading App
+ * Configuration is asynchronous: it starts when the app starts (the `appStart` hook), requests wait for it, and a
+ * store that cannot be read (with no model map in the environment to start from) is answered 503 too, and tried
+ * again.
  */
 import { app } from '@azure/functions';
 import { ConfigError, type Environment } from '../../core/config/config';
-import { createProxyFromEnvironment } from '../compose';
 import { consoleLogger } from '../../core/logger';
 import type { OpenAIProxy } from '../../core/proxy';
-import { isOutsideFunctionsHost, setupFunctionsApp } from './azureFunctions';
+import { createProxyFromEnvironment } from '../compose';
+import { registerCatchAllFunction, registerRouteFunction, setupFunctionsApp } from './azureFunctions';
 
 /**
  * Azure's front end ends any HTTP response at 230 seconds, on every plan. The local host's limits (an attempt
@@ -35,8 +38,6 @@ export function functionsEnvironment(env: Environment): Environment {
   return layered;
 }
 
-setupFunctionsApp();
-
 const RETRY_AFTER_FAILURE_MS = 10_000;
 
 interface Loading {
@@ -46,16 +47,19 @@ interface Loading {
   permanent?: boolean;
 }
 
-let loading: Loading | undefined;
+/** The worker's one app: its proxy, once loading has started. */
+interface FunctionsApp {
+  loading?: Loading;
+}
 
-function load(): Promise<OpenAIProxy> {
-  const underFunctions = !isOutsideFunctionsHost();
-  const env = underFunctions ? functionsEnvironment(process.env) : process.env;
-  const attempt: Loading = { proxy: createProxyFromEnvironment(env, { logger: consoleLogger }) };
+let composed: FunctionsApp | undefined;
+
+function load(state: FunctionsApp): Promise<OpenAIProxy> {
+  const attempt: Loading = { proxy: createProxyFromEnvironment(functionsEnvironment(process.env), { logger: consoleLogger }) };
   attempt.proxy.then(
     (proxy) => {
       const { deadlineMs } = proxy.config.routing;
-      if (underFunctions && deadlineMs > FRONT_END_LIMIT_SECONDS * 1000) {
+      if (deadlineMs > FRONT_END_LIMIT_SECONDS * 1000) {
         consoleLogger.warn(
           `PROXY_DEADLINE_SECONDS is ${deadlineMs / 1000}: Azure's front end ends a response at ${FRONT_END_LIMIT_SECONDS} s, ` +
             'so a request still waiting then is cut without the proxy answering 504',
@@ -66,29 +70,47 @@ function load(): Promise<OpenAIProxy> {
       attempt.failedAt = Date.now();
       attempt.permanent = error instanceof ConfigError;
       // Once per attempt: a bad setting is never tried again, a store at most every RETRY_AFTER_FAILURE_MS.
-      if (underFunctions) consoleLogger.error('the proxy could not start', { reason: error instanceof Error ? error.message : String(error) });
+      consoleLogger.error('the proxy could not start', { reason: error instanceof Error ? error.message : String(error) });
     },
   );
-  loading = attempt;
+  state.loading = attempt;
   return attempt.proxy;
 }
 
-export function functionsProxy(): Promise<OpenAIProxy> {
+/** The proxy every function serves with: made on first use, made again after a failure that may pass. */
+function proxyOf(state: FunctionsApp): Promise<OpenAIProxy> {
+  const { loading } = state;
   const retry = loading?.failedAt !== undefined && loading.permanent !== true && Date.now() - loading.failedAt > RETRY_AFTER_FAILURE_MS;
-  if (loading === undefined || retry) return load();
+  if (loading === undefined || retry) return load(state);
   return loading.proxy;
 }
 
-// Under the Functions host, start loading when the app has started rather than at the first request. (The
-// local host loads it itself, and reports a failure by exiting.)
-if (!isOutsideFunctionsHost()) {
+/** Sets the app up once: HTTP streams, and loading the proxy when the app starts rather than at the first request. */
+function functionsApp(): FunctionsApp {
+  if (composed !== undefined) return composed;
+  const state: FunctionsApp = {};
+  composed = state;
+  setupFunctionsApp();
   app.hook.appStart(() => {
-    functionsProxy().catch(() => undefined);
+    proxyOf(state).catch(() => undefined);
   });
   // The worker is told to stop when Azure scales in or deploys: send the metrics still pending (at most a minute
   // of them) and stop refreshing from App Configuration.
   app.hook.appTerminate(async () => {
-    const proxy = await loading?.proxy.catch(() => undefined);
+    const proxy = await state.loading?.proxy.catch(() => undefined);
     await proxy?.close();
   });
+  return state;
+}
+
+/** Registers the function of one route-table entry (what each file in src/functions does). */
+export function registerRoute(name: string): void {
+  const state = functionsApp();
+  registerRouteFunction(name, () => proxyOf(state));
+}
+
+/** Registers the catch-all function. */
+export function registerCatchAll(): void {
+  const state = functionsApp();
+  registerCatchAllFunction(() => proxyOf(state));
 }

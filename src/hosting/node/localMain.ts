@@ -1,18 +1,16 @@
 /**
- * `npm start`: the proxy on http://127.0.0.1:${PORT:-7071} without Azure Functions Core Tools. It loads the
- * very function files the Functions host loads (so their registrations are checked against the route table)
- * and serves the route table through the same core.
+ * `npm start`: the proxy on http://127.0.0.1:${PORT:-7071} without Azure Functions Core Tools. It composes the
+ * proxy from the environment as the Functions app does (src/hosting/compose.ts) and serves the same route table
+ * through the same core.
  *
  * With no AZURE_OPENAI_ENDPOINT it starts the bundled Azure OpenAI emulator on loopback and uses it as the
  * upstream, so `curl` works at once; it says so in one line.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { AppConfigurationUnavailableError } from '../../adapters/azure/appConfiguration';
 import { ConfigError } from '../../core/config/config';
-import { CATCH_ALL_FUNCTION, FUNCTION_NAMES } from '../../core/routes/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../emulator/server';
-import { recordRegistrationsOnly, registeredFunctions } from '../functions/azureFunctions';
+import { consoleLogger } from '../../core/logger';
+import { createProxyFromEnvironment } from '../compose';
 import { startLocalHost } from './localHost';
 
 export interface ListenAddress {
@@ -35,18 +33,6 @@ export function listenAddress(env: NodeJS.ProcessEnv): ListenAddress {
   return { host: '127.0.0.1', port };
 }
 
-/** Loads every compiled function file, as the Functions host does from package.json's `main` glob. */
-function loadFunctionFiles(): void {
-  const folder = join(__dirname, '..', '..', 'functions');
-  for (const file of readdirSync(folder).filter((name) => name.endsWith('.js')).sort()) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require(join(folder, file));
-  }
-  const expected = [...FUNCTION_NAMES, CATCH_ALL_FUNCTION];
-  const missing = expected.filter((name) => !registeredFunctions.has(name));
-  if (missing.length > 0) throw new Error(`The route table names functions that no file registers: ${missing.join(', ')}`);
-}
-
 async function main(): Promise<void> {
   const env = process.env;
   const address = listenAddress(env);
@@ -62,12 +48,8 @@ async function main(): Promise<void> {
     );
   }
 
-  recordRegistrationsOnly();
-  loadFunctionFiles();
-  // Imported after the environment is final: it reads the configuration once, as under the Functions host.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { functionsProxy } = require('../functions/functionsApp') as typeof import('../functions/functionsApp');
-  const proxy = await functionsProxy();
+  // Composed from the final environment, as under the Functions host (without its timeouts: no front end here).
+  const proxy = await createProxyFromEnvironment(env, { logger: consoleLogger });
   const host = await startLocalHost({ proxy, ...address });
   const { config } = proxy;
   const upstream = config.mode === 'openai' ? config.openai.baseUrl : config.azure.endpoint;
