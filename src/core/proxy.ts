@@ -10,7 +10,7 @@ import type { ProxyServices, RequestContext } from './context';
 import { addCorsHeaders, preflightResponse } from './http/cors';
 import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
 import { openaiForward } from './handlers/openaiForward';
-import type { BodyOutcome } from './streams/nodeStreams';
+import type { BodyOutcome } from './streams/bodyStage';
 import { consoleLogger, type Logger } from './logger';
 import type { ProxyRequest } from './http/proxyRequest';
 import { discardBody, hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './http/proxyResponse';

@@ -1,12 +1,16 @@
 /**
- * The proxy as the app settings describe it: its configuration source (the environment, or App Configuration
- * over it) and its upstream credential (with auth `managed-identity`, a cached Entra token of the app's
- * identity from DefaultAzureCredential, or ManagedIdentityCredential's user-assigned form with AZURE_CLIENT_ID).
+ * The composition step: the proxy as the app settings describe it, with the adapters they ask for. Its
+ * configuration source (the environment, or App Configuration over it), its upstream credential (with auth
+ * `managed-identity`, a cached Entra token of the app's identity from DefaultAzureCredential, the user-assigned one
+ * with AZURE_CLIENT_ID), and its metrics (Azure Monitor, with APPLICATIONINSIGHTS_CONNECTION_STRING). Both hosts
+ * call it; nothing else makes an adapter.
  */
 import type { TokenCredential } from '@azure/identity';
-import { configSourceFromEnvironment } from '../adapters/azure/appConfiguration';
+import { appConfigurationReader } from '../adapters/azure/appConfiguration';
 import { loadIdentity } from '../adapters/azure/sdks';
-import type { Environment } from '../core/config/config';
+import { assembleConfig, checkEnvironment, type Environment } from '../core/config/config';
+import { staticConfigSource, type ConfigSource } from '../core/config/configSource';
+import { StoreConfigSource } from '../core/config/storeSource';
 import type { Logger } from '../core/logger';
 import { createProxy, type OpenAIProxy, type ProxyOptions } from '../core/proxy';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
@@ -14,6 +18,16 @@ import { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache } from 
 
 export interface FromEnvironmentOptions extends ProxyOptions {
   logger: Logger;
+}
+
+/**
+ * The configuration source the settings ask for: App Configuration when AZURE_APPCONFIG_ENDPOINT or
+ * AZURE_APPCONFIG_CONNECTION_STRING is set, the environment alone otherwise.
+ */
+async function configSourceFromEnvironment(env: Environment, options: { logger: Logger }): Promise<ConfigSource> {
+  const settings = checkEnvironment(env);
+  if (settings === undefined) return staticConfigSource(assembleConfig(env));
+  return StoreConfigSource.start(env, settings, { logger: options.logger, reader: appConfigurationReader(settings) });
 }
 
 export async function createProxyFromEnvironment(env: Environment, options: FromEnvironmentOptions): Promise<OpenAIProxy> {

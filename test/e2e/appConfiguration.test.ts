@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
-import { AppConfigurationUnavailableError } from '../../src/adapters/azure/appConfiguration';
+import { AppConfigurationUnavailableError } from '../../src/core/config/storeSource';
 import type { Environment } from '../../src/core/config/config';
 import { createProxyFromEnvironment } from '../../src/hosting/compose';
 import type { OpenAIProxy } from '../../src/core/proxy';

@@ -8,7 +8,7 @@
  * each event is complete. The final usage chunk (`"choices":[]` with `usage`) is kept: clients asked for it.
  */
 import { isRecord } from '../http/isRecord';
-import type { BodyStage } from '../streams/nodeStreams';
+import type { BodyStage } from '../streams/bodyStage';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -5,7 +5,9 @@
  * stream only when read as one, and a host with a Node writable can have it written there directly.
  */
 import type { Writable } from 'node:stream';
-import { applyStage, type BodyStage, type StagedNodeBody } from '../streams/nodeStreams';
+import type { BodyStage } from '../streams/bodyStage';
+import { applyStage } from '../streams/webBody';
+import type { StagedNodeBody } from '../streams/stagedNodeBody';
 
 export interface ProxyResponse {
   readonly status: number;

@@ -9,7 +9,7 @@
  * first (a blank line), so the client sees a malformed event and then the error, never the two merged.
  */
 import { catalogueErrorBody } from '../errors/catalogue';
-import type { BodyStage } from './nodeStreams';
+import type { BodyStage } from './bodyStage';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import { proxyError, ProxyError } from '../errors/catalogue';
 import { HeaderMap } from '../http/headerMap';
-import { StagedNodeBody } from '../streams/nodeStreams';
+import { StagedNodeBody } from '../streams/stagedNodeBody';
 import type { ClientSignal } from '../http/proxyRequest';
 import { NodeBodyResponse, NULL_BODY_STATUSES, type ProxyResponse } from '../http/proxyResponse';
 

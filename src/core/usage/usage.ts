@@ -6,7 +6,7 @@
  */
 import { isRecord } from '../http/isRecord';
 import { endOfValue } from '../http/jsonModel';
-import type { BodyStage } from '../streams/nodeStreams';
+import type { BodyStage } from '../streams/bodyStage';
 
 export interface TokenUsage {
   prompt: number;

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap } from '../../core/http/headerMap';
-import { readableToWeb } from '../../core/streams/nodeStreams';
+import { readableToWeb } from '../../core/streams/webBody';
 import { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from '../../core/http/proxyRequest';
 
 /**

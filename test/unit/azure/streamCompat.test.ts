@@ -1,4 +1,4 @@
-import { applyStage } from '../../../src/core/streams/nodeStreams';
+import { applyStage } from '../../../src/core/streams/webBody';
 import { createSseEventFilterStage, isFilterOnlyChunk } from '../../../src/core/azure/streamCompat';
 
 const compat = (source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => applyStage(source, createSseEventFilterStage(isFilterOnlyChunk));

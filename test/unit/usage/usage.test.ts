@@ -1,6 +1,6 @@
 import { requestStreamUsage } from '../../../src/core/http/jsonModel';
 import { isUsageOnlyChunk } from '../../../src/core/azure/streamCompat';
-import { applyStage } from '../../../src/core/streams/nodeStreams';
+import { applyStage } from '../../../src/core/streams/webBody';
 import { createUsageStage, lastUsage, type TokenUsage } from '../../../src/core/usage/usage';
 
 describe('lastUsage', () => {

@@ -1,5 +1,7 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { applyStage, StagedNodeBody, type BodyOutcome, type BodyStage } from '../../../src/core/streams/nodeStreams';
+import type { BodyOutcome, BodyStage } from '../../../src/core/streams/bodyStage';
+import { applyStage } from '../../../src/core/streams/webBody';
+import { StagedNodeBody } from '../../../src/core/streams/stagedNodeBody';
 
 const text = (chunks: readonly Uint8Array[]): string => Buffer.concat(chunks).toString('utf8');
 

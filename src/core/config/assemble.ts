@@ -1,0 +1,228 @@
+/**
+ * A configuration is assembled as one immutable snapshot: `assembleConfig(env, store)`, from the environment and,
+ * optionally, Azure App Configuration, whose values win (see README, "Configuration" and "Azure App
+ * Configuration"). A refresh of the store assembles a new snapshot; requests read one snapshot each, so a change
+ * never mixes into a request in flight. Every problem is reported at once, each naming its setting.
+ */
+import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
+import { firstSet, parseSetting, SETTING_NAMES, type SettingKey, type Settings, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
+import { ModelMap, ModelMapSyntaxError, type ModelTarget, parseModelMapper } from './modelMap';
+
+export interface AssembleOptions {
+  /** The store (if one is configured) has not been read yet and may supply the endpoint: do not require it. */
+  endpointMayComeFromStore?: boolean;
+}
+
+/**
+ * Assembles and validates a configuration snapshot from the environment and, when given, App Configuration's
+ * values (which win). Throws a ConfigError listing every problem, each naming its setting.
+ */
+export function assembleConfig(env: Environment, store?: StoreValues, options: AssembleOptions = {}): ProxyConfig {
+  const problems: string[] = [];
+  const settings: Settings = {};
+  const sources: Partial<Record<SettingKey, string>> = {};
+  for (const key of Object.keys(SETTING_NAMES) as SettingKey[]) {
+    const found = firstSet(env, SETTING_NAMES[key]);
+    if (found === undefined) continue;
+    (settings as Record<SettingKey, unknown>)[key] = parseSetting(key, found.value, found.name, problems);
+    sources[key] = found.name;
+  }
+  const keyPrefix = settings.appConfigKeyPrefix ?? DEFAULT_APPCONFIG_KEY_PREFIX;
+  for (const [storeKey, key] of Object.entries(STORE_SETTING_KEYS)) {
+    const raw = store?.settings[key];
+    if (raw === undefined) continue;
+    (settings as Record<SettingKey, unknown>)[key] = parseSetting(key, raw, `App Configuration ${keyPrefix}${storeKey}`, problems);
+    sources[key] = `App Configuration ${keyPrefix}${storeKey}`;
+  }
+  const nameOf = (key: SettingKey): string => sources[key] ?? SETTING_NAMES[key][0];
+
+  const mode = settings.mode ?? 'azure';
+  let modelMap = new ModelMap();
+  if (settings.modelMapper !== undefined) {
+    try {
+      modelMap = parseModelMapper(settings.modelMapper, nameOf('modelMapper'));
+    } catch (error) {
+      if (!(error instanceof ModelMapSyntaxError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  modelMap = modelMap.withOverrides(store?.models ?? new Map());
+
+  const appConfiguration = appConfigurationSettings(settings, keyPrefix);
+  const endpointFromStore = options.endpointMayComeFromStore === true && appConfiguration !== undefined;
+  if (mode === 'azure' && settings.endpoint === undefined && !endpointFromStore && !problems.some((p) => p.startsWith(nameOf('endpoint')))) {
+    problems.push(
+      `AZURE_OPENAI_ENDPOINT: required, e.g. https://my-resource.openai.azure.com` +
+        (appConfiguration === undefined ? '' : ` (or the App Configuration key ${keyPrefix}endpoint)`),
+    );
+  }
+
+  const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
+  const apiShape = shapeOf(globalVersion);
+  const apiVersions = familyApiVersions(settings, nameOf, globalVersion, apiShape, problems);
+  const auth = upstreamAuth(settings, problems);
+  const backendKeys = checkBackends(env, modelMap, { apiShape, globalVersion, auth, hasFixedKey: settings.fixedApiKey !== undefined, keyPrefix, storeModels: store?.models }, problems);
+
+  const envKeys = (settings.clientKeys ?? []).map((key, index) => ({ name: `env-${index + 1}`, digest: sha256(key) }));
+  const clientKeys = [...envKeys, ...(store?.clientKeys ?? [])];
+  const allowAnonymous = settings.allowAnonymous ?? false;
+  if (auth !== 'passthrough' && clientKeys.length === 0 && appConfiguration === undefined && !allowAnonymous) {
+    problems.push(
+      `${auth === 'key' ? nameOf('fixedApiKey') + ' is set' : 'AZURE_OPENAI_AUTH is managed-identity'}, so the proxy holds the ` +
+        'Azure credential and would be an open relay: set PROXY_API_KEYS (comma-separated keys that callers must send), ' +
+        'keep client keys in App Configuration, or, knowingly, set PROXY_ALLOW_ANONYMOUS=true',
+    );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    mode,
+    azure: {
+      endpoint: settings.endpoint ?? '',
+      apiShape,
+      apiVersion: globalVersion,
+      apiVersions,
+      modelMap,
+      modelsFromAzure: settings.modelsFromAzure ?? false,
+      auth,
+      ...(settings.fixedApiKey !== undefined && { fixedApiKey: settings.fixedApiKey }),
+      ...(settings.managedIdentityClientId !== undefined && { managedIdentityClientId: settings.managedIdentityClientId }),
+      backendKeys,
+    },
+    routing: {
+      maxAttempts: settings.maxAttempts ?? 3,
+      deadlineMs: (settings.deadlineSeconds ?? 600) * 1000,
+      attemptTimeoutMs: (settings.attemptTimeoutSeconds ?? 300) * 1000,
+      cooldownMaxMs: (settings.cooldownMaxSeconds ?? 60) * 1000,
+      circuitFailures: settings.circuitFailures ?? 3,
+      circuitOpenMs: (settings.circuitOpenSeconds ?? 30) * 1000,
+    },
+    openai: { baseUrl: settings.openaiBaseUrl ?? DEFAULT_OPENAI_BASE_URL },
+    clientKeys,
+    allowAnonymous,
+    streamCompat: settings.streamCompat ?? true,
+    maxBodyBytes: settings.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    corsAllowOrigin: settings.corsAllowOrigin ?? '*',
+    ...(appConfiguration !== undefined && { appConfiguration }),
+  };
+}
+
+/** A snapshot from the environment alone. */
+export function loadConfig(env: Environment): ProxyConfig {
+  return assembleConfig(env);
+}
+
+/**
+ * Checks the app settings at start-up, before any store is read (only the endpoint may be left to the store),
+ * and says where the store is, if there is one. Throws a ConfigError as assembleConfig does.
+ */
+export function checkEnvironment(env: Environment): AppConfigurationSettings | undefined {
+  return assembleConfig(env, undefined, { endpointMayComeFromStore: true }).appConfiguration;
+}
+
+/**
+ * Checks what spans a model's backends and the rest of the configuration: their api-versions fit the URL shape,
+ * their credentials can be had, and a held credential is never given to callers the proxy does not check.
+ * Returns the backends' own keys, read from the app settings they name.
+ */
+function checkBackends(
+  env: Environment,
+  modelMap: ModelMap,
+  context: { apiShape: ApiShape; globalVersion: string; auth: UpstreamAuth; hasFixedKey: boolean; keyPrefix: string; storeModels: ReadonlyMap<string, ModelTarget> | undefined },
+  problems: string[],
+): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [model, target] of modelMap.targets) {
+    const where = context.storeModels?.has(model) === true ? `App Configuration ${context.keyPrefix}model-map/${model}` : `AZURE_OPENAI_MODEL_MAPPER: model "${model}"`;
+    for (const backend of target.backends) {
+      const named = `${where}: backend ${backend.deployment}`;
+      if (backend.apiVersion !== undefined && shapeOf(backend.apiVersion) !== context.apiShape) {
+        problems.push(`${named}: apiVersion "${backend.apiVersion}" does not fit AZURE_OPENAI_API_VERSION "${context.globalVersion}"`);
+      }
+      const auth = backend.auth ?? context.auth;
+      if (auth !== 'passthrough' && context.auth === 'passthrough') {
+        problems.push(`${named}: auth "${auth}" holds a credential, so the proxy must check its callers' keys: set AZURE_OPENAI_AUTH to key or managed-identity`);
+      }
+      if (auth === 'key' && backend.keySetting !== undefined) {
+        const key = env[backend.keySetting];
+        if (key === undefined || key.trim() === '') problems.push(`${named}: its key setting ${backend.keySetting} is not set`);
+        else keys.set(backend.keySetting, key.trim());
+      } else if (auth === 'key' && !context.hasFixedKey) {
+        problems.push(`${named}: auth "key" needs a key: set keySetting, or AZURE_OPENAI_TOKEN`);
+      }
+    }
+  }
+  return keys;
+}
+
+function upstreamAuth(settings: Settings, problems: string[]): UpstreamAuth {
+  const auth = settings.auth ?? (settings.fixedApiKey === undefined ? 'passthrough' : 'key');
+  if (auth === 'key' && settings.fixedApiKey === undefined) {
+    problems.push('AZURE_OPENAI_AUTH: "key" needs the key in AZURE_OPENAI_TOKEN (or AZURE_OPENAI_API_KEY)');
+  }
+  if (auth !== 'key' && settings.fixedApiKey !== undefined) {
+    problems.push(`AZURE_OPENAI_AUTH: "${auth}" does not use AZURE_OPENAI_TOKEN; unset the key or choose "key"`);
+  }
+  return auth;
+}
+
+function appConfigurationSettings(settings: Settings, keyPrefix: string): AppConfigurationSettings | undefined {
+  if (settings.appConfigEndpoint === undefined && settings.appConfigConnectionString === undefined) return undefined;
+  return {
+    ...(settings.appConfigEndpoint !== undefined && { endpoint: settings.appConfigEndpoint }),
+    ...(settings.appConfigConnectionString !== undefined && { connectionString: settings.appConfigConnectionString }),
+    keyPrefix,
+    ...(settings.appConfigLabel !== undefined && { label: settings.appConfigLabel }),
+    refreshSeconds: settings.appConfigRefreshSeconds ?? DEFAULT_APPCONFIG_REFRESH_SECONDS,
+    startupTimeoutSeconds: settings.appConfigStartupTimeoutSeconds ?? DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS,
+  };
+}
+
+const FAMILY_SETTINGS = {
+  images: 'apiVersionImages',
+  audio: 'apiVersionAudio',
+  files: 'apiVersionFiles',
+  responses: 'apiVersionResponses',
+  assistants: 'apiVersionAssistants',
+} as const satisfies Partial<Record<ApiFamily, SettingKey>>;
+
+/** Families that no GA api-version serves completely, so they default to a preview. */
+const PREVIEW_FAMILIES: ReadonlySet<ApiFamily> = new Set(['images', 'audio', 'responses', 'assistants']);
+
+function shapeOf(version: string): ApiShape {
+  return version === 'v1' || version === 'preview' ? 'v1' : 'dated';
+}
+
+/**
+ * Each family's api-version: its own setting if given; otherwise the global one, except that the families only
+ * previews serve get DEFAULT_PREVIEW_API_VERSION while the global one is a GA version. A family's setting must
+ * fit the URL shape the global setting chose.
+ */
+function familyApiVersions(
+  settings: Settings,
+  nameOf: (key: SettingKey) => string,
+  globalVersion: string,
+  shape: ApiShape,
+  problems: string[],
+): Record<ApiFamily, string> {
+  const versions = {} as Record<ApiFamily, string>;
+  for (const family of API_FAMILIES) {
+    const key = family === 'inference' ? undefined : FAMILY_SETTINGS[family];
+    const own = key === undefined ? undefined : settings[key];
+    if (own !== undefined && key !== undefined) {
+      if (shapeOf(own) !== shape) {
+        problems.push(
+          `${nameOf(key)}: "${own}" does not fit AZURE_OPENAI_API_VERSION "${globalVersion}" ` +
+            (shape === 'v1' ? '(with the v1 API use v1 or preview)' : '(v1 and preview are chosen by AZURE_OPENAI_API_VERSION)'),
+        );
+      }
+      versions[family] = own;
+    } else if (shape === 'dated' && PREVIEW_FAMILIES.has(family) && !globalVersion.endsWith('-preview')) {
+      versions[family] = DEFAULT_PREVIEW_API_VERSION;
+    } else {
+      versions[family] = globalVersion;
+    }
+  }
+  return versions;
+}

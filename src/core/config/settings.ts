@@ -1,0 +1,160 @@
+/**
+ * The settings the proxy reads, by name (the `ishadows/azure-openai-proxy` and `stulzq/azure-openai-proxy` images'
+ * spellings are accepted as aliases), and how each raw value is validated.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ClientKey, Environment } from './types';
+import { isApiVersion, type ModelTarget } from './modelMap';
+
+/** Environment names, the first of each list being the preferred one and the rest the old images' aliases. */
+export const SETTING_NAMES = {
+  mode: ['AZURE_OPENAI_PROXY_MODE'],
+  endpoint: ['AZURE_OPENAI_ENDPOINT'],
+  apiVersion: ['AZURE_OPENAI_API_VERSION', 'AZURE_OPENAI_APIVERSION', 'AZURE_OPENAI_API_VER'],
+  modelMapper: ['AZURE_OPENAI_MODEL_MAPPER'],
+  auth: ['AZURE_OPENAI_AUTH'],
+  fixedApiKey: ['AZURE_OPENAI_TOKEN', 'AZURE_OPENAI_API_KEY'],
+  managedIdentityClientId: ['AZURE_CLIENT_ID'],
+  clientKeys: ['PROXY_API_KEYS'],
+  allowAnonymous: ['PROXY_ALLOW_ANONYMOUS'],
+  apiVersionImages: ['AZURE_OPENAI_API_VERSION_IMAGES'],
+  apiVersionAudio: ['AZURE_OPENAI_API_VERSION_AUDIO'],
+  apiVersionFiles: ['AZURE_OPENAI_API_VERSION_FILES'],
+  apiVersionResponses: ['AZURE_OPENAI_API_VERSION_RESPONSES'],
+  apiVersionAssistants: ['AZURE_OPENAI_API_VERSION_ASSISTANTS'],
+  modelsFromAzure: ['AZURE_OPENAI_MODELS_FROM_AZURE'],
+  streamCompat: ['AZURE_OPENAI_STREAM_COMPAT'],
+  maxBodyBytes: ['PROXY_MAX_BODY_BYTES'],
+  openaiBaseUrl: ['OPENAI_BASE_URL'],
+  corsAllowOrigin: ['PROXY_CORS_ALLOW_ORIGIN'],
+  appConfigEndpoint: ['AZURE_APPCONFIG_ENDPOINT'],
+  appConfigConnectionString: ['AZURE_APPCONFIG_CONNECTION_STRING'],
+  appConfigKeyPrefix: ['AZURE_APPCONFIG_KEY_PREFIX'],
+  appConfigLabel: ['AZURE_APPCONFIG_LABEL'],
+  appConfigRefreshSeconds: ['AZURE_APPCONFIG_REFRESH_SECONDS'],
+  appConfigStartupTimeoutSeconds: ['AZURE_APPCONFIG_STARTUP_TIMEOUT_SECONDS'],
+  maxAttempts: ['PROXY_MAX_ATTEMPTS'],
+  deadlineSeconds: ['PROXY_DEADLINE_SECONDS'],
+  attemptTimeoutSeconds: ['PROXY_ATTEMPT_TIMEOUT_SECONDS'],
+  cooldownMaxSeconds: ['PROXY_COOLDOWN_MAX_SECONDS'],
+  circuitFailures: ['PROXY_CIRCUIT_FAILURES'],
+  circuitOpenSeconds: ['PROXY_CIRCUIT_OPEN_SECONDS'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type SettingKey = keyof typeof SETTING_NAMES;
+
+/**
+ * Plain settings that App Configuration may also hold, by key (after the prefix). Credentials, the mode and the
+ * store's own settings are not among them: they decide how the app starts, so they come from app settings only.
+ */
+export const STORE_SETTING_KEYS = {
+  endpoint: 'endpoint',
+  'api-version': 'apiVersion',
+  'api-version-images': 'apiVersionImages',
+  'api-version-audio': 'apiVersionAudio',
+  'api-version-files': 'apiVersionFiles',
+  'api-version-responses': 'apiVersionResponses',
+  'api-version-assistants': 'apiVersionAssistants',
+  'models-from-azure': 'modelsFromAzure',
+  'stream-compat': 'streamCompat',
+  'cors-allow-origin': 'corsAllowOrigin',
+} as const satisfies Record<string, SettingKey>;
+
+const booleanSetting = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+const httpUrl = z
+  .string()
+  .trim()
+  .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }))
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const apiVersion = z
+  .string()
+  .trim()
+  .refine(isApiVersion, 'must look like 2024-10-21 or 2025-04-01-preview, or be v1 or preview');
+
+const positiveInteger = z.coerce.number().int().positive();
+
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== ''),
+);
+
+const settingSchemas = {
+  mode: z.enum(['azure', 'openai']),
+  endpoint: httpUrl,
+  apiVersion,
+  modelMapper: z.string(),
+  auth: z.enum(['passthrough', 'key', 'managed-identity']),
+  fixedApiKey: z.string().trim().min(1),
+  managedIdentityClientId: z.string().trim().min(1),
+  clientKeys: commaList,
+  allowAnonymous: booleanSetting,
+  apiVersionImages: apiVersion,
+  apiVersionAudio: apiVersion,
+  apiVersionFiles: apiVersion,
+  apiVersionResponses: apiVersion,
+  apiVersionAssistants: apiVersion,
+  modelsFromAzure: booleanSetting,
+  streamCompat: booleanSetting,
+  maxBodyBytes: positiveInteger,
+  openaiBaseUrl: httpUrl,
+  corsAllowOrigin: z.string().trim().min(1),
+  appConfigEndpoint: httpUrl,
+  appConfigConnectionString: z
+    .string()
+    .trim()
+    .regex(/(^|;)\s*Endpoint=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...')
+    .regex(/(^|;)\s*Secret=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...'),
+  appConfigKeyPrefix: z.string(),
+  appConfigLabel: z.string().trim().min(1),
+  appConfigRefreshSeconds: positiveInteger,
+  appConfigStartupTimeoutSeconds: positiveInteger,
+  maxAttempts: positiveInteger,
+  deadlineSeconds: z.coerce.number().positive(),
+  attemptTimeoutSeconds: z.coerce.number().positive(),
+  cooldownMaxSeconds: z.coerce.number().positive(),
+  circuitFailures: positiveInteger,
+  circuitOpenSeconds: z.coerce.number().positive(),
+} satisfies Record<SettingKey, z.ZodType>;
+
+export type Settings = { [K in SettingKey]?: z.output<(typeof settingSchemas)[K]> };
+
+/** What App Configuration contributes to a snapshot: plain settings, model-map entries and client keys. */
+export interface StoreValues {
+  settings: Partial<Record<(typeof STORE_SETTING_KEYS)[keyof typeof STORE_SETTING_KEYS], string>>;
+  models: ReadonlyMap<string, ModelTarget>;
+  clientKeys: readonly ClientKey[];
+}
+
+export function firstSet(env: Environment, names: readonly string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return { name, value };
+  }
+  return undefined;
+}
+
+export function reason(error: z.ZodError): string {
+  return error.issues.map((issue) => issue.message).join('; ');
+}
+
+/** Validates one raw value for a setting; the message names where it came from. */
+export function parseSetting<K extends SettingKey>(key: K, raw: string, where: string, problems: string[]): Settings[K] | undefined {
+  const parsed = settingSchemas[key].safeParse(raw);
+  if (parsed.success) return parsed.data as Settings[K];
+  problems.push(`${where}: ${reason(parsed.error)}`);
+  return undefined;
+}
+
+export function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}

@@ -1,0 +1,105 @@
+/** The proxy's configuration as the core uses it: one immutable snapshot, its parts, and its defaults. */
+import { type BackendAuth, ModelMap } from './modelMap';
+
+export const DEFAULT_API_VERSION = '2024-10-21';
+/** The dated preview used by the route families that no GA api-version has (responses, assistants, speech...). */
+export const DEFAULT_PREVIEW_API_VERSION = '2025-04-01-preview';
+export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
+export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com';
+export const DEFAULT_APPCONFIG_KEY_PREFIX = 'openai-proxy:';
+export const DEFAULT_APPCONFIG_REFRESH_SECONDS = 30;
+export const DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS = 15;
+
+export type ProxyMode = 'azure' | 'openai';
+
+/**
+ * Azure's two URL shapes: the dated API (`/openai/deployments/{deployment}/...?api-version=2024-10-21`) and the
+ * v1 API (`/openai/v1/...`, OpenAI's paths, the deployment named in the body's `model`).
+ */
+export type ApiShape = 'dated' | 'v1';
+
+/** Route families that may need their own api-version (see README, "api-versions"). */
+export const API_FAMILIES = ['inference', 'images', 'audio', 'files', 'responses', 'assistants'] as const;
+export type ApiFamily = (typeof API_FAMILIES)[number];
+
+/** Which credential goes upstream: the caller's key, a key the proxy holds, or the app's managed identity. */
+export type UpstreamAuth = BackendAuth;
+
+/** How a request is spread over a model's backends and moved on when one fails (see README, "Several deployments"). */
+export interface RoutingSettings {
+  /** At most this many backends are tried for one request. */
+  maxAttempts: number;
+  /** No new attempt starts after this long since the request came in. */
+  deadlineMs: number;
+  /** An attempt that has no response headers after this long is given up (and the next backend tried). */
+  attemptTimeoutMs: number;
+  /** The longest a 429 puts a backend aside, whatever its retry-after says. */
+  cooldownMaxMs: number;
+  /** This many failures (5xx, connection errors, timeouts) in a row open a backend's circuit... */
+  circuitFailures: number;
+  /** ...for this long. */
+  circuitOpenMs: number;
+}
+
+/** One of the proxy's own client keys, kept only as a SHA-256 digest; its name is what logs show. */
+export interface ClientKey {
+  name: string;
+  digest: Buffer;
+  /** When set, the key may only use these models. */
+  models?: readonly string[];
+}
+
+/** Where the store is and what to read from it; the connection string is a secret and never logged. */
+export interface AppConfigurationSettings {
+  endpoint?: string;
+  connectionString?: string;
+  keyPrefix: string;
+  label?: string;
+  refreshSeconds: number;
+  startupTimeoutSeconds: number;
+}
+
+export interface ProxyConfig {
+  mode: ProxyMode;
+  azure: {
+    /** The resource endpoint without a trailing slash, e.g. `https://my-resource.openai.azure.com`. */
+    endpoint: string;
+    apiShape: ApiShape;
+    /** The global setting: a dated api-version, or `v1` / `preview` for the v1 API. */
+    apiVersion: string;
+    /** The api-version of each route family; in the v1 shape `v1` (sent as no api-version) or `preview`. */
+    apiVersions: Readonly<Record<ApiFamily, string>>;
+    modelMap: ModelMap;
+    /** Merge the resource's own model list (`GET /openai/models`) into `GET /v1/models`. */
+    modelsFromAzure: boolean;
+    auth: UpstreamAuth;
+    /** The key the proxy holds and sends instead of the caller's (`AZURE_OPENAI_TOKEN`), with auth `key`. */
+    fixedApiKey?: string;
+    /** A user-assigned managed identity (`AZURE_CLIENT_ID`); the system-assigned one otherwise. */
+    managedIdentityClientId?: string;
+    /** The keys of backends with their own `keySetting`, by setting name. */
+    backendKeys: ReadonlyMap<string, string>;
+  };
+  routing: RoutingSettings;
+  openai: {
+    /** Where `AZURE_OPENAI_PROXY_MODE=openai` forwards every path, without a trailing slash. */
+    baseUrl: string;
+  };
+  /** The proxy's own client keys (environment and store); required whenever the proxy holds the credential. */
+  clientKeys: readonly ClientKey[];
+  allowAnonymous: boolean;
+  /** Drop the empty-choices prompt-filter chunks from streams, for UIs that crash on them. */
+  streamCompat: boolean;
+  maxBodyBytes: number;
+  corsAllowOrigin: string;
+  appConfiguration?: AppConfigurationSettings;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid proxy configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
