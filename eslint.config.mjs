@@ -46,7 +46,21 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/hosting/**', '**/functions/**', '**/emulator/**'], message: 'Adapters implement the core\'s interfaces; hosts compose them, not the other way round.' }] },
+        {
+          patterns: [
+            { group: ['**/hosting/**', '**/functions/**', '**/emulator/**'], message: 'Adapters implement the core\'s interfaces; hosts compose them, not the other way round.' },
+            { group: ['**/core/**'], message: 'Outside the core, import its public surface (src/core/index.ts) only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/hosting/**/*.ts', 'src/functions/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/core/**'], message: 'Outside the core, import its public surface (src/core/index.ts) only.' }] },
       ],
     },
   },

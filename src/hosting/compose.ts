@@ -8,13 +8,8 @@
 import type { TokenCredential } from '@azure/identity';
 import { appConfigurationReader } from '../adapters/azure/appConfiguration';
 import { loadIdentity } from '../adapters/azure/sdks';
-import { assembleConfig, checkEnvironment, type Environment } from '../core/config/config';
-import { staticConfigSource, type ConfigSource } from '../core/config/configSource';
-import { StoreConfigSource } from '../core/config/storeSource';
-import type { Logger } from '../core/logger';
-import { createProxy, type OpenAIProxy, type ProxyOptions } from '../core/proxy';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
-import { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache } from '../core/upstream/credential';
+import { assembleConfig, checkEnvironment, COGNITIVE_SERVICES_SCOPE, createProxy, createUpstreamCredentials, staticConfigSource, StoreConfigSource, TokenCache, type ConfigSource, type Environment, type Logger, type OpenAIProxy, type ProxyOptions } from '../core';
 
 export interface FromEnvironmentOptions extends ProxyOptions {
   logger: Logger;

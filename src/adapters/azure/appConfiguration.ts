@@ -7,9 +7,8 @@
  */
 import type { AppConfigurationClient, ConfigurationSetting } from '@azure/app-configuration';
 import type { TokenCredential } from '@azure/identity';
-import type { AppConfigurationSettings } from '../../core/config/config';
-import { storeEndpoint, type KeyValueReader, type StoreSnapshot } from '../../core/config/storeSource';
 import { loadAppConfiguration, loadIdentity } from './sdks';
+import { storeEndpoint, type AppConfigurationSettings, type KeyValueReader, type StoreSnapshot } from '../../core';
 
 const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
 

@@ -11,7 +11,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { Attributes } from '@opentelemetry/api';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { loadMonitorExporter, loadSdkMetrics } from './sdks';
-import type { RequestMetrics } from '../../core/usage/metrics';
+import type { RequestMetrics } from '../../core';
 
 export interface MetricsOptions {
   /** How often metrics are sent; Azure Monitor's own default is a minute. */

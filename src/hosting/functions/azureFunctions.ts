@@ -10,13 +10,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { errorResponse } from '../../core/errors/catalogue';
-import type { LogFields, Logger } from '../../core/logger';
-import type { OpenAIProxy } from '../../core/proxy';
-import { discardBody, NULL_BODY_STATUSES, type ProxyResponse } from '../../core/http/proxyResponse';
-import { CATCH_ALL_FUNCTION, functionRoute } from '../../core/routes/routes';
 import { installInvocationBridge, invocationBridge, type WorkerLogLevel } from './functionsInvocation';
 import { clientAbortOf, NodeRequest } from '../node/nodeRequest';
+import { CATCH_ALL_FUNCTION, discardBody, errorResponse, functionRoute, NULL_BODY_STATUSES, type LogFields, type Logger, type OpenAIProxy, type ProxyResponse } from '../../core';
 
 export function toWebRequest(request: HttpRequest): Request {
   const method = request.method.toUpperCase();

@@ -12,11 +12,9 @@
  * again.
  */
 import { app } from '@azure/functions';
-import { ConfigError, type Environment } from '../../core/config/config';
-import { consoleLogger } from '../../core/logger';
-import type { OpenAIProxy } from '../../core/proxy';
 import { createProxyFromEnvironment } from '../compose';
 import { registerCatchAllFunction, registerRouteFunction, setupFunctionsApp } from './azureFunctions';
+import { ConfigError, consoleLogger, type Environment, type OpenAIProxy } from '../../core';
 
 /**
  * Azure's front end ends any HTTP response at 230 seconds, on every plan. The local host's limits (an attempt

@@ -6,11 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorResponse } from '../../core/errors/catalogue';
-import type { OpenAIProxy } from '../../core/proxy';
-import type { ProxyRequest } from '../../core/http/proxyRequest';
-import { discardBody, type ProxyResponse } from '../../core/http/proxyResponse';
 import { clientAbortOf, NodeRequest } from './nodeRequest';
+import { discardBody, errorResponse, type OpenAIProxy, type ProxyRequest, type ProxyResponse } from '../../core';
 
 export interface LocalHostOptions {
   proxy: OpenAIProxy;

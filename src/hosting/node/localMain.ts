@@ -6,12 +6,10 @@
  * With no AZURE_OPENAI_ENDPOINT it starts the bundled Azure OpenAI emulator on loopback and uses it as the
  * upstream, so `curl` works at once; it says so in one line.
  */
-import { AppConfigurationUnavailableError } from '../../core/config/storeSource';
-import { ConfigError } from '../../core/config/config';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../emulator/server';
-import { consoleLogger } from '../../core/logger';
 import { createProxyFromEnvironment } from '../compose';
 import { startLocalHost } from './localHost';
+import { AppConfigurationUnavailableError, ConfigError, consoleLogger } from '../../core';
 
 export interface ListenAddress {
   host: string;

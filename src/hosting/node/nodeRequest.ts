@@ -4,9 +4,7 @@
  * a web Request, and the signal that says its client went away.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HeaderMap } from '../../core/http/headerMap';
-import { readableToWeb } from '../../core/streams/webBody';
-import { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from '../../core/http/proxyRequest';
+import { BodyLimitExceeded, ClientAbort, clientClosedBody, HeaderMap, readableToWeb, type ProxyRequest } from '../../core';
 
 /**
  * Aborted when `response` closes before it has been sent whole: the client hung up (or, under the Functions

@@ -1,0 +1,22 @@
+/**
+ * The core's public surface: what hosts (src/hosting), adapters (src/adapters) and the function files may use.
+ * Everything else under src/core is internal to it (a lint rule holds that). The core is the proxy over web-shaped
+ * requests and responses; it knows no host and no Azure SDK (ARCHITECTURE.md).
+ */
+export { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
+export { consoleLogger, type LogFields, type Logger } from './logger';
+// Settings, and where they come from.
+export { assembleConfig, checkEnvironment, ConfigError, type AppConfigurationSettings, type Environment } from './config/config';
+export { staticConfigSource, type ConfigSource } from './config/configSource';
+export { AppConfigurationUnavailableError, storeEndpoint, StoreConfigSource, type KeyValueReader, type StoreSnapshot } from './config/storeSource';
+// Requests and responses as hosts hand them over and write them out.
+export { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from './http/proxyRequest';
+export { discardBody, NULL_BODY_STATUSES, type ProxyResponse } from './http/proxyResponse';
+export { HeaderMap } from './http/headerMap';
+export { readableToWeb } from './streams/webBody';
+export { errorResponse } from './errors/catalogue';
+// The route table the functions register from.
+export { CATCH_ALL_FUNCTION, functionRoute } from './routes/routes';
+// What adapters implement.
+export type { RequestMetrics } from './usage/metrics';
+export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache } from './upstream/credential';
