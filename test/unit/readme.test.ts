@@ -1,5 +1,5 @@
 /** The README's tables are kept in step with the route table and the settings, so users can trust them. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SETTING_NAMES } from '../../src/core/config/config';
 import { ERROR_CATALOGUE } from '../../src/core/errors/catalogue';
@@ -34,5 +34,21 @@ describe('README', () => {
   it("lists exactly the error catalogue's codes, each with its status and type", () => {
     const rows = [...README.matchAll(/^\s*\| `(\w+)` \| (\d{3}) \| `(\w+)` \|/gm)].map((m) => [m[1], Number(m[2]), m[3]]);
     expect(rows).toEqual(Object.entries(ERROR_CATALOGUE).map(([code, { status, type }]) => [code, status, type]));
+  });
+});
+
+describe('ARCHITECTURE.md', () => {
+  const architecture = readFileSync(join(__dirname, '..', '..', 'ARCHITECTURE.md'), 'utf8');
+  const SRC = join(__dirname, '..', '..', 'src');
+
+  it('names only paths that exist', () => {
+    const named = [...architecture.matchAll(/`((?:core|hosting|adapters|emulator|functions)\/[\w./-]*)`/g)].map((m) => m[1]!.replace(/\/$/, ''));
+    expect(named.length).toBeGreaterThan(10);
+    for (const path of named) expect({ path, exists: existsSync(join(SRC, path)) }).toEqual({ path, exists: true });
+  });
+
+  it('says where each folder of the core is', () => {
+    const folders = readdirSync(join(SRC, 'core'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const folder of folders) expect(architecture).toContain(`core/${folder}/`);
   });
 });
