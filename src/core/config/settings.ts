@@ -61,72 +61,82 @@ export const STORE_SETTING_KEYS = {
   'cors-allow-origin': 'corsAllowOrigin',
 } as const satisfies Record<string, SettingKey>;
 
-const booleanSetting = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))
-  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
-
-const httpUrl = z
-  .string()
-  .trim()
-  .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }))
-  .transform((v) => v.replace(/\/+$/, ''));
-
-const apiVersion = z
-  .string()
-  .trim()
-  .refine(isApiVersion, 'must look like 2024-10-21 or 2025-04-01-preview, or be v1 or preview');
-
-const positiveInteger = z.coerce.number().int().positive();
-
-const commaList = z.string().transform((v) =>
-  v
-    .split(',')
-    .map((k) => k.trim())
-    .filter((k) => k !== ''),
-);
-
-const settingSchemas = {
-  mode: z.enum(['azure', 'openai']),
-  endpoint: httpUrl,
-  apiVersion,
-  modelMapper: z.string(),
-  auth: z.enum(['passthrough', 'key', 'managed-identity']),
-  fixedApiKey: z.string().trim().min(1),
-  managedIdentityClientId: z.string().trim().min(1),
-  clientKeys: commaList,
-  allowAnonymous: booleanSetting,
-  apiVersionImages: apiVersion,
-  apiVersionAudio: apiVersion,
-  apiVersionFiles: apiVersion,
-  apiVersionResponses: apiVersion,
-  apiVersionAssistants: apiVersion,
-  modelsFromAzure: booleanSetting,
-  streamCompat: booleanSetting,
-  maxBodyBytes: positiveInteger,
-  openaiBaseUrl: httpUrl,
-  corsAllowOrigin: z.string().trim().min(1),
-  appConfigEndpoint: httpUrl,
-  appConfigConnectionString: z
+/**
+ * The schema of each setting. Built on first use rather than at import: the configuration is read once per
+ * process, and a cold start should not pay for it before then.
+ */
+function buildSettingSchemas() {
+  const booleanSetting = z
     .string()
     .trim()
-    .regex(/(^|;)\s*Endpoint=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...')
-    .regex(/(^|;)\s*Secret=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...'),
-  appConfigKeyPrefix: z.string(),
-  appConfigLabel: z.string().trim().min(1),
-  appConfigRefreshSeconds: positiveInteger,
-  appConfigStartupTimeoutSeconds: positiveInteger,
-  maxAttempts: positiveInteger,
-  deadlineSeconds: z.coerce.number().positive(),
-  attemptTimeoutSeconds: z.coerce.number().positive(),
-  cooldownMaxSeconds: z.coerce.number().positive(),
-  circuitFailures: positiveInteger,
-  circuitOpenSeconds: z.coerce.number().positive(),
-} satisfies Record<SettingKey, z.ZodType>;
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))
+    .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
 
-export type Settings = { [K in SettingKey]?: z.output<(typeof settingSchemas)[K]> };
+  const httpUrl = z
+    .string()
+    .trim()
+    .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }))
+    .transform((v) => v.replace(/\/+$/, ''));
+
+  const apiVersion = z
+    .string()
+    .trim()
+    .refine(isApiVersion, 'must look like 2024-10-21 or 2025-04-01-preview, or be v1 or preview');
+
+  const positiveInteger = z.coerce.number().int().positive();
+
+  const commaList = z.string().transform((v) =>
+    v
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== ''),
+  );
+
+  return {
+    mode: z.enum(['azure', 'openai']),
+    endpoint: httpUrl,
+    apiVersion,
+    modelMapper: z.string(),
+    auth: z.enum(['passthrough', 'key', 'managed-identity']),
+    fixedApiKey: z.string().trim().min(1),
+    managedIdentityClientId: z.string().trim().min(1),
+    clientKeys: commaList,
+    allowAnonymous: booleanSetting,
+    apiVersionImages: apiVersion,
+    apiVersionAudio: apiVersion,
+    apiVersionFiles: apiVersion,
+    apiVersionResponses: apiVersion,
+    apiVersionAssistants: apiVersion,
+    modelsFromAzure: booleanSetting,
+    streamCompat: booleanSetting,
+    maxBodyBytes: positiveInteger,
+    openaiBaseUrl: httpUrl,
+    corsAllowOrigin: z.string().trim().min(1),
+    appConfigEndpoint: httpUrl,
+    appConfigConnectionString: z
+      .string()
+      .trim()
+      .regex(/(^|;)\s*Endpoint=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...')
+      .regex(/(^|;)\s*Secret=[^;]+/i, 'must be of the form Endpoint=https://...;Id=...;Secret=...'),
+    appConfigKeyPrefix: z.string(),
+    appConfigLabel: z.string().trim().min(1),
+    appConfigRefreshSeconds: positiveInteger,
+    appConfigStartupTimeoutSeconds: positiveInteger,
+    maxAttempts: positiveInteger,
+    deadlineSeconds: z.coerce.number().positive(),
+    attemptTimeoutSeconds: z.coerce.number().positive(),
+    cooldownMaxSeconds: z.coerce.number().positive(),
+    circuitFailures: positiveInteger,
+    circuitOpenSeconds: z.coerce.number().positive(),
+  } satisfies Record<SettingKey, z.ZodType>;
+}
+
+type SettingSchemas = ReturnType<typeof buildSettingSchemas>;
+let schemas: SettingSchemas | undefined;
+const settingSchemas = (): SettingSchemas => (schemas ??= buildSettingSchemas());
+
+export type Settings = { [K in SettingKey]?: z.output<SettingSchemas[K]> };
 
 /** What App Configuration contributes to a snapshot: plain settings, model-map entries and client keys. */
 export interface StoreValues {
@@ -149,7 +159,7 @@ export function reason(error: z.ZodError): string {
 
 /** Validates one raw value for a setting; the message names where it came from. */
 export function parseSetting<K extends SettingKey>(key: K, raw: string, where: string, problems: string[]): Settings[K] | undefined {
-  const parsed = settingSchemas[key].safeParse(raw);
+  const parsed = settingSchemas()[key].safeParse(raw);
   if (parsed.success) return parsed.data as Settings[K];
   problems.push(`${where}: ${reason(parsed.error)}`);
   return undefined;

@@ -20,24 +20,31 @@ function jsonish(value: unknown): unknown {
   return value;
 }
 
-const backendSchema = z.strictObject({
-  deployment: z.string(),
-  endpoint: z.string().optional(),
-  apiVersion: z.string().optional(),
-  auth: z.string().optional(),
-  keySetting: z.string().optional(),
-  priority: z.number().optional(),
-  weight: z.number().optional(),
-});
+/** The JSON values' schemas, built on first use (no work at import). */
+function buildSchemas() {
+  const backend = z.strictObject({
+    deployment: z.string(),
+    endpoint: z.string().optional(),
+    apiVersion: z.string().optional(),
+    auth: z.string().optional(),
+    keySetting: z.string().optional(),
+    priority: z.number().optional(),
+    weight: z.number().optional(),
+  });
 
-const clientKeySchema = z.strictObject({
-  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hexadecimal digits'),
-  models: z.array(z.string().min(1)).optional(),
-});
+  const clientKey = z.strictObject({
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hexadecimal digits'),
+    models: z.array(z.string().min(1)).optional(),
+  });
+  return { backend, clientKey };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+const storeSchemas = (): ReturnType<typeof buildSchemas> => (schemas ??= buildSchemas());
 
 function backendOf(value: unknown, index?: number): ReturnType<typeof checkBackend> {
   const where = index === undefined ? '' : `backend ${index + 1}: `;
-  const result = backendSchema.safeParse(value);
+  const result = storeSchemas().backend.safeParse(value);
   if (!result.success) throw new StoreValueError(`${where}${reason(result.error)}`);
   try {
     return checkBackend(result.data);
@@ -62,7 +69,7 @@ export function parseModelTarget(value: unknown): ModelTarget {
 /** A client-key value: the key's SHA-256 in hex, or `{"sha256", "models"?}`. */
 export function parseClientKey(name: string, value: unknown): ClientKey {
   const parsed = jsonish(value);
-  const result = clientKeySchema.safeParse(typeof parsed === 'string' ? { sha256: parsed.trim() } : parsed);
+  const result = storeSchemas().clientKey.safeParse(typeof parsed === 'string' ? { sha256: parsed.trim() } : parsed);
   if (!result.success) throw new StoreValueError(reason(result.error));
   return { name, digest: Buffer.from(result.data.sha256, 'hex'), ...(result.data.models !== undefined && { models: result.data.models }) };
 }
