@@ -50,6 +50,28 @@ export interface EmulatorOptions {
   blockedTerms?: readonly string[];
   /** Add the asynchronous filter's delta-less chunks to chat streams. */
   asyncFilterChunks?: boolean;
+  /**
+   * Fail this share of requests at random (0 to 1), as a troubled backend does: alternately Azure's 500 and a
+   * connection reset. Seeded, so a run is repeatable. Settable later through `faults`.
+   */
+  faults?: Faults;
+}
+
+export interface Faults {
+  rate: number;
+  seed?: number;
+}
+
+/** mulberry32: a small seeded generator, so a chaos run fails the same requests each time. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export interface RecordedRequest {
@@ -147,8 +169,12 @@ export class AzureOpenAIEmulator {
   readonly #windows = new Map<string, number[]>();
   readonly #images: ImageStore = new Map();
   readonly #resources: EmulatorResources;
+  #faultRate = 0;
+  #random: () => number = Math.random;
+  #faultCount = 0;
 
   private constructor(options: EmulatorOptions) {
+    if (options.faults !== undefined) this.faults = options.faults;
     this.#apiKeys = options.apiKeys ?? [EMULATOR_API_KEY];
     this.#bearerTokens = options.bearerTokens ?? [];
     this.#acceptBearer = options.acceptBearer;
@@ -177,6 +203,15 @@ export class AzureOpenAIEmulator {
     return emulator;
   }
 
+  /** Injects (or, with rate 0, stops) random failures from now on. */
+  set faults(faults: Faults) {
+    this.#faultRate = faults.rate;
+    this.#random = seededRandom(faults.seed ?? 1);
+  }
+
+  /** Requests failed on purpose so far: 500s and resets. */
+  faulted = { errors: 0, resets: 0 };
+
   get deployments(): readonly EmulatorDeployment[] {
     return [...this.#deployments.values()];
   }
@@ -202,6 +237,18 @@ export class AzureOpenAIEmulator {
       bodyBytes: body.length,
     });
     const common = { 'apim-request-id': randomUUID(), 'x-request-id': randomUUID(), 'x-ms-region': 'Emulator' };
+    if (this.#faultRate > 0 && this.#random() < this.#faultRate) {
+      if (this.#faultCount++ % 2 === 1) {
+        this.faulted.resets++;
+        req.socket.destroy();
+        return;
+      }
+      this.faulted.errors++;
+      const text = JSON.stringify({ error: { code: 'InternalServerError', message: 'The server had an error while processing your request.' } });
+      res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...common });
+      res.end(text);
+      return;
+    }
     try {
       const reply = await this.#route(req, url, body);
       await this.#write(res, reply, common);

@@ -39,6 +39,7 @@ export const SETTING_NAMES = {
   attemptTimeoutSeconds: ['PROXY_ATTEMPT_TIMEOUT_SECONDS'],
   cooldownMaxSeconds: ['PROXY_COOLDOWN_MAX_SECONDS'],
   circuitFailures: ['PROXY_CIRCUIT_FAILURES'],
+  circuitFailureRate: ['PROXY_CIRCUIT_FAILURE_RATE'],
   circuitOpenSeconds: ['PROXY_CIRCUIT_OPEN_SECONDS'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -128,6 +129,7 @@ function buildSettingSchemas() {
     attemptTimeoutSeconds: z.coerce.number().positive(),
     cooldownMaxSeconds: z.coerce.number().positive(),
     circuitFailures: positiveInteger,
+    circuitFailureRate: z.coerce.number().gt(0, 'must be a percentage above 0').max(100, 'must be a percentage up to 100'),
     circuitOpenSeconds: z.coerce.number().positive(),
   } satisfies Record<SettingKey, z.ZodType>;
 }

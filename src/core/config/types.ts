@@ -35,9 +35,14 @@ export interface RoutingSettings {
   attemptTimeoutMs: number;
   /** The longest a 429 puts a backend aside, whatever its retry-after says. */
   cooldownMaxMs: number;
-  /** This many failures (5xx, connection errors, timeouts) in a row open a backend's circuit... */
+  /**
+   * A backend's circuit opens when, over the last 10 s, at least this many of its attempts failed (5xx,
+   * connection errors, timeouts)...
+   */
   circuitFailures: number;
-  /** ...for this long. */
+  /** ...and they were at least this share of its attempts (0 to 1)... */
+  circuitFailureRate: number;
+  /** ...for this long; then one probe at a time. */
   circuitOpenMs: number;
 }
 

@@ -2,8 +2,9 @@
  * One request over a model's pool of backends: the balancer picks a backend for each attempt; a 429, a 5xx, a
  * connection error or a timeout before the response headers moves on to the next one, within `maxAttempts`
  * and the deadline. Every decision is made on a response's status, before any byte of it reaches the client,
- * so a stream that has begun is never retried. When every backend is set aside, the answer is at once a 429
- * (or 503) with the shortest wait left, and nothing is sent to Azure.
+ * so a stream that has begun is never retried. When every backend is rate limited, the answer is at once a 429
+ * with the shortest wait left, and nothing is sent to Azure; backends set aside by their circuits are still tried
+ * when nothing else is left (balancer.ts).
  */
 import type { Caller } from '../auth/clientKeys';
 import { deploymentTarget, type DeploymentTarget } from '../azure/azureApi';
@@ -61,10 +62,10 @@ export async function callPool(context: RequestContext, call: PoolCall): Promise
   while (tried.size < maxAttempts) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
-    const choice = balancer.choose(call.backends, tried, endpoint);
+    const choice = balancer.choose(call.backends, tried, endpoint, routing);
     if (choice.kind === 'none') {
       if (last !== undefined) break;
-      throw allSetAside(call.model, choice.waitMs, choice.coolingDown);
+      throw allRateLimited(call.model, choice.waitMs);
     }
     const { backend } = choice;
     tried.add(backend);
@@ -88,7 +89,7 @@ export async function callPool(context: RequestContext, call: PoolCall): Promise
     last = { response, backend };
   }
 
-  if (last === undefined) throw allSetAside(call.model, 0, false);
+  if (last === undefined) throw proxyError('backends_unavailable', `No deployment of the model '${call.model}' could be tried before the deadline.`, { headers: { 'x-proxy-attempts': '0' } });
   if ('error' in last) {
     const headers = new Headers(last.error.headers);
     annotate(headers, last.backend, tried.size, endpoint);
@@ -97,13 +98,11 @@ export async function callPool(context: RequestContext, call: PoolCall): Promise
   return { response: last.response, backend: last.backend, attempts: tried.size };
 }
 
-function allSetAside(model: string, waitMs: number, coolingDown: boolean): ProxyError {
+/** Every backend is set aside by a 429 (a circuit alone never refuses): answered at once, with the wait left. */
+function allRateLimited(model: string, waitMs: number): ProxyError {
   const retryAfterMsValue = Math.max(1, Math.ceil(waitMs));
   const headers = { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))), 'retry-after-ms': String(retryAfterMsValue), 'x-proxy-attempts': '0' };
-  if (coolingDown) {
-    return proxyError('rate_limit_exceeded', `Every deployment of the model '${model}' is rate limited. Retry after ${retryAfterMsValue} ms.`, { headers });
-  }
-  return proxyError('backends_unavailable', `Every deployment of the model '${model}' is failing; none is tried again for ${retryAfterMsValue} ms.`, { headers });
+  return proxyError('rate_limit_exceeded', `Every deployment of the model '${model}' is rate limited. Retry after ${retryAfterMsValue} ms.`, { headers });
 }
 
 export interface DeploymentCall {

@@ -3,26 +3,78 @@
  *
  * Within the first priority that has a backend available, attempts are spread by weight with smooth weighted
  * round-robin (the nginx algorithm: even and deterministic, A A B A for weights 3:1, not random clumps). A 429
- * puts a backend aside for its retry-after (capped); failures in a row (5xx, connection errors, timeouts) open
- * its circuit for a while. The state lives in this instance's memory: each Functions instance learns on its own.
+ * puts a backend aside for its retry-after (capped): Azure's quotas are per deployment, and it says when to come
+ * back. Failures (5xx, connection errors, timeouts) set a backend aside only as production balancers do it
+ * (Envoy's outlier detection and panic threshold, LiteLLM's cooldowns), so that a modest failure rate never
+ * becomes an outage:
+ *  - on a failure rate over a minimum volume, not a streak: over the last WINDOW_MS, at least `circuitFailures`
+ *    failures that are at least `circuitFailureRate` of the attempts (7% of errors at random never opens it);
+ *  - never the last backends a request could use: when every backend it has left is set aside by its circuit,
+ *    they are tried anyway (the "panic" of a load balancer), rather than answered 503 untried;
+ *  - after `circuitOpenMs`, half-open: one request at a time probes it; a success closes the circuit, a failure
+ *    opens it again.
+ * The state lives in this instance's memory: each Functions instance learns on its own.
  */
 import type { RoutingSettings } from '../config/config';
 import type { Backend } from '../config/modelMap';
+
+/** The span the failure rate is measured over, in one-second buckets. */
+const WINDOW_MS = 10_000;
+const BUCKET_MS = 1000;
+const BUCKETS = WINDOW_MS / BUCKET_MS;
 
 interface BackendState {
   /** No attempt before this time (a 429's retry-after). */
   coolingUntil: number;
   /** Nor before this one (an open circuit). */
   openUntil: number;
-  failures: number;
+  /** Whether the circuit has opened and not yet closed again (a success of its probe closes it). */
+  open: boolean;
+  /** While a half-open backend's probe is out, no other request is sent to it, until this time at the latest. */
+  probeUntil: number;
+  /** Attempts and failures in the last WINDOW_MS, by second (the bucket's second, its counts). */
+  seconds: number[];
+  attempts: number[];
+  failures: number[];
 }
 
 export type Choice =
   | { kind: 'backend'; backend: Backend }
-  /** Nothing left to try: every untried backend is set aside; `waitMs` until the first is back. */
+  /** Nothing left to try: every untried backend is rate limited (`waitMs` until the first is back), or none is left. */
   | { kind: 'none'; waitMs: number; coolingDown: boolean };
 
 export type Outcome = { kind: 'success' } | { kind: 'rate-limited'; retryAfterMs: number | undefined } | { kind: 'failure' };
+
+function newState(): BackendState {
+  return { coolingUntil: 0, openUntil: 0, open: false, probeUntil: 0, seconds: new Array<number>(BUCKETS).fill(-1), attempts: new Array<number>(BUCKETS).fill(0), failures: new Array<number>(BUCKETS).fill(0) };
+}
+
+/** Counts one attempt (and whether it failed) in the window. */
+function count(state: BackendState, now: number, failed: boolean): void {
+  const second = Math.floor(now / BUCKET_MS);
+  const index = second % BUCKETS;
+  if (state.seconds[index] !== second) {
+    state.seconds[index] = second;
+    state.attempts[index] = 0;
+    state.failures[index] = 0;
+  }
+  state.attempts[index]! += 1;
+  if (failed) state.failures[index]! += 1;
+}
+
+/** The attempts and failures of the last WINDOW_MS. */
+function windowOf(state: BackendState, now: number): { attempts: number; failures: number } {
+  const oldest = Math.floor(now / BUCKET_MS) - BUCKETS + 1;
+  let attempts = 0;
+  let failures = 0;
+  for (let i = 0; i < BUCKETS; i++) {
+    if (state.seconds[i]! >= oldest) {
+      attempts += state.attempts[i]!;
+      failures += state.failures[i]!;
+    }
+  }
+  return { attempts, failures };
+}
 
 /** What makes two backends the same one: the resource and the deployment. */
 export function backendKey(backend: Backend, defaultEndpoint: string): string {
@@ -66,41 +118,56 @@ export class Balancer {
   #state(key: string): BackendState {
     let state = this.#states.get(key);
     if (state === undefined) {
-      state = { coolingUntil: 0, openUntil: 0, failures: 0 };
+      state = newState();
       this.#states.set(key, state);
     }
     return state;
   }
 
-  /** Whether a backend may be tried now: neither cooling down nor with its circuit open. */
+  /** Whether a backend may be tried now: not cooling down, its circuit closed, or half-open with no probe out. */
   #isAvailable(backend: Backend, defaultEndpoint: string, now: number): boolean {
     const state = this.#states.get(backendKey(backend, defaultEndpoint));
-    return state === undefined || (now >= state.coolingUntil && now >= state.openUntil);
+    if (state === undefined) return true;
+    if (now < state.coolingUntil) return false;
+    if (!state.open) return true;
+    return now >= state.openUntil && now >= state.probeUntil;
+  }
+
+  /** Set aside by its circuit alone (not by a 429): what a request may still try when nothing else is left. */
+  #isOnlyCircuitOpen(backend: Backend, defaultEndpoint: string, now: number): boolean {
+    const state = this.#states.get(backendKey(backend, defaultEndpoint));
+    return state !== undefined && state.open && now >= state.coolingUntil;
+  }
+
+  /** A half-open backend chosen: this request is its probe, and no other is sent until it reports. */
+  #picked(backend: Backend, defaultEndpoint: string, now: number, settings: RoutingSettings): Choice {
+    const state = this.#states.get(backendKey(backend, defaultEndpoint));
+    if (state?.open === true && now >= state.openUntil) state.probeUntil = now + settings.attemptTimeoutMs;
+    return { kind: 'backend', backend };
   }
 
   /** The next backend to try, among those not yet `tried`, or how long until one is back. */
-  choose(backends: readonly Backend[], tried: ReadonlySet<Backend>, defaultEndpoint: string): Choice {
+  choose(backends: readonly Backend[], tried: ReadonlySet<Backend>, defaultEndpoint: string, settings: RoutingSettings): Choice {
     const now = this.#now();
     // A single backend, not set aside: nothing to weigh (the common case, kept cheap).
     const only = backends.length === 1 ? backends[0] : undefined;
-    if (only !== undefined && !tried.has(only) && this.#isAvailable(only, defaultEndpoint, now)) return { kind: 'backend', backend: only };
+    if (only !== undefined && !tried.has(only) && this.#isAvailable(only, defaultEndpoint, now)) return this.#picked(only, defaultEndpoint, now, settings);
     const untried = backends.filter((b) => !tried.has(b));
     const priorities = [...new Set(untried.map((b) => b.priority))].sort((a, b) => a - b);
     for (const priority of priorities) {
       const available = untried.filter((b) => b.priority === priority && this.#isAvailable(b, defaultEndpoint, now));
-      if (available.length > 0) return { kind: 'backend', backend: this.#roundRobin(available, defaultEndpoint) };
+      if (available.length > 0) return this.#picked(this.#roundRobin(available, defaultEndpoint), defaultEndpoint, now, settings);
     }
+    // Panic: every backend left is set aside, and some only by their circuits. Try those (in priority order,
+    // by weight) rather than refuse the request without trying: a circuit steers traffic, it never stops it.
+    for (const priority of priorities) {
+      const failing = untried.filter((b) => b.priority === priority && this.#isOnlyCircuitOpen(b, defaultEndpoint, now));
+      if (failing.length > 0) return { kind: 'backend', backend: this.#roundRobin(failing, defaultEndpoint) };
+    }
+    // What is left is rate limited (a circuit alone never refuses): the wait is the shortest retry-after left.
     let waitMs = Number.POSITIVE_INFINITY;
-    let coolingDown = false;
-    for (const backend of untried) {
-      const state = this.#state(backendKey(backend, defaultEndpoint));
-      const until = Math.max(state.coolingUntil, state.openUntil);
-      if (until - now < waitMs) {
-        waitMs = until - now;
-        coolingDown = state.coolingUntil >= state.openUntil;
-      }
-    }
-    return { kind: 'none', waitMs: Number.isFinite(waitMs) ? Math.max(0, waitMs) : 0, coolingDown };
+    for (const backend of untried) waitMs = Math.min(waitMs, this.#state(backendKey(backend, defaultEndpoint)).coolingUntil - now);
+    return { kind: 'none', waitMs: Number.isFinite(waitMs) ? Math.max(0, waitMs) : 0, coolingDown: untried.length > 0 };
   }
 
   #roundRobin(available: readonly Backend[], defaultEndpoint: string): Backend {
@@ -125,27 +192,42 @@ export class Balancer {
 
   report(backend: Backend, outcome: Outcome, settings: RoutingSettings, defaultEndpoint: string): void {
     const key = backendKey(backend, defaultEndpoint);
+    const now = this.#now();
     if (outcome.kind === 'success') {
       // No state is made for a backend that never failed: unmapped model names (one key each) would pile up.
       const known = this.#states.get(key);
-      if (known !== undefined) known.failures = 0;
+      if (known === undefined) return;
+      count(known, now, false);
+      if (known.open && now >= known.openUntil) {
+        // The probe (or a panic attempt after the open time) succeeded: closed, with a clean window.
+        this.#states.set(key, { ...newState(), coolingUntil: known.coolingUntil });
+      }
       return;
     }
     const state = this.#state(key);
-    const now = this.#now();
     switch (outcome.kind) {
       case 'rate-limited':
         // Without a retry-after, a second: Azure always sends one; a gateway in front may not.
         state.coolingUntil = now + Math.min(outcome.retryAfterMs ?? 1000, settings.cooldownMaxMs);
         return;
-      case 'failure':
-        state.failures++;
-        if (state.failures >= settings.circuitFailures) {
+      case 'failure': {
+        count(state, now, true);
+        if (state.open) {
+          // A failed probe (or panic attempt) once the open time is over: open again for another period.
+          if (now >= state.openUntil) {
+            state.openUntil = now + settings.circuitOpenMs;
+            state.probeUntil = 0;
+          }
+          return;
+        }
+        const { attempts, failures } = windowOf(state, now);
+        if (failures >= settings.circuitFailures && failures >= settings.circuitFailureRate * attempts) {
+          state.open = true;
           state.openUntil = now + settings.circuitOpenMs;
-          // Half-open afterwards: one more failure opens it again.
-          state.failures = settings.circuitFailures - 1;
+          state.probeUntil = 0;
         }
         return;
+      }
     }
   }
 }

@@ -12,7 +12,7 @@ function clock(): { now: () => number; advance: (ms: number) => void } {
 }
 
 function pick(balancer: Balancer, backends: Backend[], tried: Set<Backend> = new Set()): string {
-  const choice = balancer.choose(backends, tried, ENDPOINT);
+  const choice = balancer.choose(backends, tried, ENDPOINT, routing);
   return choice.kind === 'backend' ? choice.backend.deployment : `none:${choice.waitMs}:${choice.coolingDown}`;
 }
 
@@ -38,16 +38,60 @@ describe('Balancer', () => {
     expect(pick(balancer, [a, b])).toBe('a');
   });
 
-  it('opens a circuit after failures in a row, half-open after its time', () => {
+  it('sets a failing backend aside only on a failure rate over a minimum volume, not on a streak', () => {
     const time = clock();
     const balancer = new Balancer(time.now);
-    const a = backend('a');
-    for (let i = 0; i < routing.circuitFailures; i++) balancer.report(a, { kind: 'failure' }, routing, ENDPOINT);
-    expect(pick(balancer, [a])).toBe(`none:${routing.circuitOpenMs}:false`);
-    time.advance(routing.circuitOpenMs);
+    const [a, b] = [backend('a', 1), backend('b', 2)];
+    // 7% of failures, in bursts of three in a row among successes, over a minute: never set aside.
+    for (let i = 0; i < 600; i++) {
+      time.advance(100);
+      balancer.report(a, i % 43 < 3 ? { kind: 'failure' } : { kind: 'success' }, routing, ENDPOINT);
+      expect(pick(balancer, [a, b])).toBe('a');
+    }
+    // Failing outright: set aside once the failures are most of the window's attempts, and b takes the traffic.
+    for (let i = 0; i < 20; i++) {
+      time.advance(100);
+      balancer.report(a, { kind: 'failure' }, routing, ENDPOINT);
+    }
+    expect(pick(balancer, [a, b])).toBe('a');
+    time.advance(10_000);
+    for (let i = 0; i < routing.circuitFailures - 1; i++) balancer.report(a, { kind: 'failure' }, routing, ENDPOINT);
+    expect(pick(balancer, [a, b])).toBe('a');
+    balancer.report(a, { kind: 'failure' }, routing, ENDPOINT);
+    expect(pick(balancer, [a, b])).toBe('b');
+  });
+
+  it('never sets aside the last backends a request could use: a circuit steers, it does not refuse', () => {
+    const time = clock();
+    const balancer = new Balancer(time.now);
+    const [a, b] = [backend('a'), backend('b')];
+    for (let i = 0; i < routing.circuitFailures; i++) {
+      balancer.report(a, { kind: 'failure' }, routing, ENDPOINT);
+      balancer.report(b, { kind: 'failure' }, routing, ENDPOINT);
+    }
     expect(pick(balancer, [a])).toBe('a');
-    balancer.report(a, { kind: 'failure' }, routing, ENDPOINT); // one more failure opens it again
-    expect(pick(balancer, [a])).toBe(`none:${routing.circuitOpenMs}:false`);
+    expect(['a', 'b']).toContain(pick(balancer, [a, b]));
+    expect(pick(balancer, [a, b], new Set([a]))).toBe('b');
+    // A 429 still sets its backend aside, with its wait: Azure's quota is per deployment and says when to return.
+    balancer.report(a, { kind: 'rate-limited', retryAfterMs: 2000 }, routing, ENDPOINT);
+    expect(pick(balancer, [a])).toBe('none:2000:true');
+  });
+
+  it('half-opens after its time with one probe at a time: a success closes it, a failure opens it again', () => {
+    const time = clock();
+    const balancer = new Balancer(time.now);
+    const [a, b] = [backend('a', 1), backend('b', 2)];
+    for (let i = 0; i < routing.circuitFailures; i++) balancer.report(a, { kind: 'failure' }, routing, ENDPOINT);
+    expect(pick(balancer, [a, b])).toBe('b');
+    time.advance(routing.circuitOpenMs);
+    expect(pick(balancer, [a, b])).toBe('a'); // the probe
+    expect(pick(balancer, [a, b])).toBe('b'); // while it is out, the rest go elsewhere
+    balancer.report(a, { kind: 'failure' }, routing, ENDPOINT);
+    expect(pick(balancer, [a, b])).toBe('b');
+    time.advance(routing.circuitOpenMs);
+    expect(pick(balancer, [a, b])).toBe('a');
+    balancer.report(a, { kind: 'success' }, routing, ENDPOINT);
+    expect([pick(balancer, [a, b]), pick(balancer, [a, b])]).toEqual(['a', 'a']);
   });
 
   it('says how long until the first backend is back, and whether they are rate limited', () => {
