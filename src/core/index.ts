@@ -4,7 +4,7 @@
  * requests and responses; it knows no host and no Azure SDK (ARCHITECTURE.md).
  */
 export { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
-export { consoleLogger, type LogFields, type Logger } from './logger';
+export { boundedFields, consoleLogger, type LogFields, type Logger } from './logger';
 // Settings, and where they come from.
 export { assembleConfig, checkEnvironment, ConfigError, type AppConfigurationSettings, type Environment } from './config/config';
 export { staticConfigSource, type ConfigSource } from './config/configSource';

@@ -11,16 +11,42 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-const BLANK = /\s/;
+/** Blanks, and control characters (an ESC would write terminal codes into a log), which make a value quoted. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NEEDS_QUOTING = /[\s\x00-\x1f\x7f]/;
+/** The most of a value a log line keeps: a field may hold what a client sent, such as a model name. */
+export const MAX_LOGGED_VALUE = 256;
 
-/** `message key=value ...` (logfmt), values with blanks quoted; written once per request, so kept cheap. */
+/** A value as a log line may hold it: cut to MAX_LOGGED_VALUE characters, with how long it was. */
+export function boundedValue(value: string): string {
+  return value.length <= MAX_LOGGED_VALUE ? value : `${value.slice(0, MAX_LOGGED_VALUE)}…(${value.length} chars)`;
+}
+
+/** Fields with every string bounded, for a host that writes them as JSON. */
+export function boundedFields(fields: LogFields): LogFields {
+  let bounded: Record<string, LogFields[string]> | undefined;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'string' && value.length > MAX_LOGGED_VALUE) (bounded ??= { ...fields })[key] = boundedValue(value);
+  }
+  return bounded ?? fields;
+}
+
+/**
+ * `message key=value ...` (logfmt): values with blanks or control characters quoted as JSON strings (which escapes
+ * the controls), long values cut. Written once per request, so kept cheap.
+ */
 function format(message: string, fields?: LogFields): string {
   let line = message;
   if (fields === undefined) return line;
   for (const key in fields) {
     const value = fields[key];
     if (value === undefined) continue;
-    line += ` ${key}=${typeof value === 'string' && BLANK.test(value) ? JSON.stringify(value) : String(value)}`;
+    if (typeof value !== 'string') line += ` ${key}=${String(value)}`;
+    else {
+      const text = boundedValue(value);
+      line += ` ${key}=${NEEDS_QUOTING.test(text) ? JSON.stringify(text) : text}`;
+    }
   }
   return line;
 }

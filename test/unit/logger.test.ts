@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatLogLine } from '../../src/core/logger';
+import { boundedFields, formatLogLine } from '../../src/core/logger';
 
 const LOGGER = join(__dirname, '..', '..', 'dist', 'src', 'core', 'logger.js');
 
@@ -14,6 +14,20 @@ function stdoutOf(script: string): string {
 describe('formatLogLine', () => {
   it('writes key=value pairs, quoting values with blanks and leaving out undefined ones', () => {
     expect(formatLogLine('request', { status: 200, client: 'team a', model: 'gpt-4o', gone: undefined })).toBe('request status=200 client="team a" model=gpt-4o');
+  });
+
+  it('escapes control characters, so a value cannot write terminal codes or a second line into the log', () => {
+    const line = formatLogLine('request', { model: 'x\u001b[31mred\nrequest status=200' });
+    expect(line).toBe('request model="x\\u001b[31mred\\nrequest status=200"');
+    expect([...line].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
+    expect(formatLogLine('request', { model: 'x\u001b[31mred' })).toBe('request model="x\\u001b[31mred"');
+  });
+
+  it('cuts a long value, saying how long it was', () => {
+    const line = formatLogLine('request', { model: 'm'.repeat(3_000_000) });
+    expect(line.length).toBeLessThan(400);
+    expect(line).toContain('…(3000000 chars)');
+    expect(boundedFields({ model: 'm'.repeat(1000), status: 200 })).toEqual({ model: `${'m'.repeat(256)}…(1000 chars)`, status: 200 });
   });
 });
 

@@ -177,6 +177,7 @@ function appConfigurationSettings(settings: Settings, keyPrefix: string): AppCon
     ...(settings.appConfigLabel !== undefined && { label: settings.appConfigLabel }),
     refreshSeconds: settings.appConfigRefreshSeconds ?? DEFAULT_APPCONFIG_REFRESH_SECONDS,
     startupTimeoutSeconds: settings.appConfigStartupTimeoutSeconds ?? DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS,
+    allowedBackendHosts: settings.backendHosts ?? [],
   };
 }
 

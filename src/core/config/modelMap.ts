@@ -94,8 +94,12 @@ export class ModelMap {
   resolve(model: string): DeploymentResolution | undefined {
     const mapped = this.#entries.get(model);
     if (mapped !== undefined) return { ...mapped, source: 'mapped' };
+    // A client's name becomes part of Azure's URL path: whatever it is renamed to must still be a deployment name
+    // (so `gpt-3.5-turbo/../x`, a control character or a 2 MB name never reaches a URL, a header or a log).
     for (const [openAIPrefix, azurePrefix] of BUILT_IN_RENAMES) {
-      if (model.startsWith(openAIPrefix)) return { ...singleBackend(azurePrefix + model.slice(openAIPrefix.length)), source: 'renamed' };
+      if (!model.startsWith(openAIPrefix)) continue;
+      const renamed = azurePrefix + model.slice(openAIPrefix.length);
+      return isDeploymentName(renamed) ? { ...singleBackend(renamed), source: 'renamed' } : undefined;
     }
     return isDeploymentName(model) ? { ...singleBackend(model), source: 'unchanged' } : undefined;
   }
@@ -110,7 +114,26 @@ export class ModelMapSyntaxError extends Error {
 }
 
 const BACKEND_AUTHS: ReadonlySet<string> = new Set(['passthrough', 'key', 'managed-identity']);
-const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The app settings a backend may take its key from: a dedicated family, so that a model map (which App
+ * Configuration may hold) cannot have any other setting, such as a connection string, sent as a key.
+ */
+const KEY_SETTING = /^AZURE_OPENAI_KEY_[A-Z0-9_]+$/;
+export const KEY_SETTING_PATTERN = 'AZURE_OPENAI_KEY_<NAME>';
+
+/** Host names Azure OpenAI and AI Services are served from, in Azure's public and sovereign clouds. */
+const AZURE_OPENAI_HOST = /^[a-z0-9][a-z0-9-]*\.(openai\.azure\.(com|us|cn)|cognitiveservices\.azure\.(com|us|cn)|services\.ai\.azure\.com)$/i;
+
+/**
+ * Whether a backend endpoint that App Configuration names may be called: https on an Azure OpenAI or AI Services
+ * host, or a host an app setting allows (PROXY_BACKEND_HOSTS). Anyone who can write the store must not be able to
+ * send requests, and the keys that go with them, anywhere else.
+ */
+export function isAllowedStoreEndpoint(endpoint: string, allowedHosts: readonly string[]): boolean {
+  const url = new URL(endpoint);
+  if (allowedHosts.some((host) => host.toLowerCase() === url.host.toLowerCase())) return true;
+  return url.protocol === 'https:' && AZURE_OPENAI_HOST.test(url.hostname);
+}
 const API_VERSION = /^(\d{4}-\d{2}-\d{2}(-preview)?|v1|preview)$/;
 
 /** An api-version Azure knows the form of: dated (2024-10-21, 2025-04-01-preview), or `v1` / `preview`. */
@@ -161,7 +184,9 @@ export function checkBackend(fields: {
     backend.auth = auth as BackendAuth;
   }
   if (keySetting !== undefined) {
-    if (typeof keySetting !== 'string' || !SETTING_NAME.test(keySetting)) throw new Error(`keySetting "${shown(keySetting)}" must be the name of an app setting`);
+    if (typeof keySetting !== 'string' || !KEY_SETTING.test(keySetting)) {
+      throw new Error(`keySetting "${shown(keySetting)}" must name an app setting of the form ${KEY_SETTING_PATTERN}`);
+    }
     backend.keySetting = keySetting;
   }
   return backend;

@@ -23,7 +23,7 @@ import {
   type StoreValues,
 } from './config';
 import type { ConfigSource } from './configSource';
-import type { ModelTarget } from './modelMap';
+import { isAllowedStoreEndpoint, type ModelTarget } from './modelMap';
 import type { Logger } from '../logger';
 
 /** The store's values under the prefix, by key without it; JSON values (content type application/json) parsed. */
@@ -102,19 +102,34 @@ function describe(error: unknown): string {
   return parts.join(': ') || String(error);
 }
 
+/** Refuses an endpoint the store may not send requests (and keys) to. */
+function assertAllowedEndpoint(endpoint: string, allowedHosts: readonly string[]): void {
+  if (!isAllowedStoreEndpoint(endpoint, allowedHosts)) {
+    throw new StoreValueError(
+      `endpoint "${endpoint}" is not an Azure OpenAI or AI Services host over https; an app setting, PROXY_BACKEND_HOSTS, must allow any other`,
+    );
+  }
+}
+
 /** What one key under the prefix means, or a StoreValueError saying why its value is refused. */
-function interpret(key: string, value: unknown): Accepted | undefined {
+function interpret(key: string, value: unknown, settings: AppConfigurationSettings): Accepted | undefined {
   if (key.startsWith('model-map/')) {
     const model = key.slice('model-map/'.length);
     if (model === '') throw new StoreValueError('names no model');
-    return { kind: 'model', model, target: parseModelTarget(value) };
+    const target = parseModelTarget(value);
+    for (const backend of target.backends) if (backend.endpoint !== undefined) assertAllowedEndpoint(backend.endpoint, settings.allowedBackendHosts);
+    return { kind: 'model', model, target };
   }
   if (key.startsWith('client-keys/')) {
     const name = key.slice('client-keys/'.length);
     if (!/^[\w.-]{1,64}$/.test(name)) throw new StoreValueError('the name must be 1 to 64 letters, digits, ".", "_" or "-"');
     return { kind: 'client-key', clientKey: parseClientKey(name, value) };
   }
-  if (isStoreSettingKey(key)) return { kind: 'setting', key: STORE_SETTING_KEYS[key], value: parseStoreSetting(key, value) };
+  if (isStoreSettingKey(key)) {
+    const setting = parseStoreSetting(key, value);
+    if (key === 'endpoint') assertAllowedEndpoint(setting, settings.allowedBackendHosts);
+    return { kind: 'setting', key: STORE_SETTING_KEYS[key], value: setting };
+  }
   return undefined;
 }
 
@@ -200,7 +215,7 @@ export class StoreConfigSource implements ConfigSource {
       const text = typeof value === 'string' ? value : JSON.stringify(value);
       seen.set(key, text);
       try {
-        const meaning = interpret(key, value);
+        const meaning = interpret(key, value, this.#settings);
         if (meaning === undefined) {
           if (this.#seen.get(key) !== text) this.#logger.warn('App Configuration key not understood; ignored', { key: `${this.#settings.keyPrefix}${key}` });
           continue;

@@ -62,6 +62,8 @@ export interface AppConfigurationSettings {
   label?: string;
   refreshSeconds: number;
   startupTimeoutSeconds: number;
+  /** Hosts (`host[:port]`) the store's backends may name besides Azure OpenAI's: PROXY_BACKEND_HOSTS. */
+  allowedBackendHosts: readonly string[];
 }
 
 export interface ProxyConfig {

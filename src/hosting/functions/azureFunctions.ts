@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { installInvocationBridge, invocationBridge, type WorkerLogLevel } from './functionsInvocation';
 import { clientAbortOf, NodeRequest } from '../node/nodeRequest';
-import { CATCH_ALL_FUNCTION, discardBody, errorResponse, functionRoute, NULL_BODY_STATUSES, type LogFields, type Logger, type OpenAIProxy, type ProxyResponse } from '../../core';
+import { boundedFields, CATCH_ALL_FUNCTION, discardBody, errorResponse, functionRoute, NULL_BODY_STATUSES, type LogFields, type Logger, type OpenAIProxy, type ProxyResponse } from '../../core';
 
 export function toWebRequest(request: HttpRequest): Request {
   const method = request.method.toUpperCase();
@@ -82,7 +82,7 @@ export function toHttpResponseInit(response: ProxyResponse, destination?: Server
 }
 
 function line(message: string, fields?: LogFields): string {
-  return fields === undefined ? message : `${message} ${JSON.stringify(fields)}`;
+  return fields === undefined ? message : `${message} ${JSON.stringify(boundedFields(fields))}`;
 }
 
 function levelLogger(log: (level: WorkerLogLevel, text: string) => void): Logger {

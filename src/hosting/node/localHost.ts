@@ -72,7 +72,17 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
     await discardBody(response);
     return;
   }
-  writeHead(res, response);
+  try {
+    writeHead(res, response);
+  } catch {
+    // A header Node refuses (it should never come to this: the core bounds and checks what goes into headers):
+    // answer, rather than destroy the socket with no answer.
+    await discardBody(response);
+    const failure = errorResponse('proxy_error', 'The proxy failed to handle this request.');
+    writeHead(res, failure);
+    res.end(await failure.text());
+    return;
+  }
   // The proxy's own responses are written straight into the socket; others are read as web streams.
   if (response.writeBodyTo !== undefined) {
     await response.writeBodyTo(res);

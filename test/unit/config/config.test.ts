@@ -91,7 +91,7 @@ describe('loadConfig', () => {
       AZURE_APPCONFIG_ENDPOINT: 'https://my-store.azconfig.io',
       AZURE_APPCONFIG_LABEL: 'prod',
     });
-    expect(config.appConfiguration).toEqual({ endpoint: 'https://my-store.azconfig.io', keyPrefix: 'openai-proxy:', label: 'prod', refreshSeconds: 30, startupTimeoutSeconds: 15 });
+    expect(config.appConfiguration).toEqual({ endpoint: 'https://my-store.azconfig.io', keyPrefix: 'openai-proxy:', label: 'prod', refreshSeconds: 30, startupTimeoutSeconds: 15, allowedBackendHosts: [] });
     expect(problemsOf({ AZURE_APPCONFIG_CONNECTION_STRING: 'Endpoint=https://s.azconfig.io;Id=x;Secret=c2VjcmV0' })).toEqual([
       'AZURE_OPENAI_ENDPOINT: required, e.g. https://my-resource.openai.azure.com (or the App Configuration key openai-proxy:endpoint)',
     ]);

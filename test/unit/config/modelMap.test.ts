@@ -32,12 +32,12 @@ describe('parseModelMapper', () => {
 describe('the compact form of a pool', () => {
   it('reads backends joined by |, with endpoints and parameters', () => {
     const map = parseModelMapper(
-      'gpt-4o=https://ptu.openai.azure.com/gpt-4o-ptu?priority=0|https://we.openai.azure.com/gpt-4o?weight=3&api-version=2024-06-01|gpt-4o?auth=key&key-setting=KEY_NE',
+      'gpt-4o=https://ptu.openai.azure.com/gpt-4o-ptu?priority=0|https://we.openai.azure.com/gpt-4o?weight=3&api-version=2024-06-01|gpt-4o?auth=key&key-setting=AZURE_OPENAI_KEY_NE',
     );
     expect(map.explicit('gpt-4o')?.backends).toEqual([
       { deployment: 'gpt-4o-ptu', endpoint: 'https://ptu.openai.azure.com', priority: 0, weight: 1 },
       { deployment: 'gpt-4o', endpoint: 'https://we.openai.azure.com', priority: 1, weight: 3, apiVersion: '2024-06-01' },
-      { deployment: 'gpt-4o', priority: 1, weight: 1, auth: 'key', keySetting: 'KEY_NE' },
+      { deployment: 'gpt-4o', priority: 1, weight: 1, auth: 'key', keySetting: 'AZURE_OPENAI_KEY_NE' },
     ]);
   });
 });
@@ -54,6 +54,12 @@ describe('ModelMap.resolve', () => {
     expect(new ModelMap().resolve('gpt-3.5-turbo')).toEqual({ ...singleBackend('gpt-35-turbo'), source: 'renamed' });
     expect(map.resolve('gpt-3.5-turbo-0301')).toEqual({ ...singleBackend('gpt-35-turbo-0301'), source: 'renamed' });
     expect(map.resolve('gpt-3.5-turbo-instruct')).toEqual({ ...singleBackend('gpt-35-turbo-instruct'), source: 'renamed' });
+  });
+
+  it('checks a renamed name as any other: no path, control character or oversized name gets through', () => {
+    for (const name of ['gpt-3.5-turbo/../../x', 'gpt-3.5-turbo\u001b[31m', 'gpt-3.5-turbo\r\nx-injected: 1', `gpt-3.5-turbo${'a'.repeat(2_000_000)}`, 'gpt-3.5-turbo?x=1']) {
+      expect(map.resolve(name)).toBeUndefined();
+    }
   });
 
   it('uses any other model name as the deployment, dots included', () => {

@@ -137,9 +137,11 @@ describe('parseModelTarget (App Configuration values)', () => {
 describe('pool settings', () => {
   it('reads backend keys from the app settings they name, and refuses what cannot work', () => {
     const env = { AZURE_OPENAI_ENDPOINT: ENDPOINT, AZURE_OPENAI_TOKEN: 'main-key', PROXY_API_KEYS: 'c' };
-    const config = loadConfig({ ...env, AZURE_OPENAI_MODEL_MAPPER: 'm=a|https://we.openai.azure.com/b?key-setting=KEY_WE', KEY_WE: 'we-key' });
-    expect(config.azure.backendKeys.get('KEY_WE')).toBe('we-key');
-    expect(() => loadConfig({ ...env, AZURE_OPENAI_MODEL_MAPPER: 'm=a?key-setting=MISSING' })).toThrow('its key setting MISSING is not set');
+    const config = loadConfig({ ...env, AZURE_OPENAI_MODEL_MAPPER: 'm=a|https://we.openai.azure.com/b?key-setting=AZURE_OPENAI_KEY_WE', AZURE_OPENAI_KEY_WE: 'we-key' });
+    expect(config.azure.backendKeys.get('AZURE_OPENAI_KEY_WE')).toBe('we-key');
+    expect(() => loadConfig({ ...env, AZURE_OPENAI_MODEL_MAPPER: 'm=a?key-setting=AZURE_OPENAI_KEY_MISSING' })).toThrow('its key setting AZURE_OPENAI_KEY_MISSING is not set');
+    // Only the dedicated family: no other setting (a connection string, say) can be sent as a key.
+    expect(() => loadConfig({ ...env, AZURE_OPENAI_MODEL_MAPPER: 'm=a?key-setting=AZURE_APPCONFIG_CONNECTION_STRING' })).toThrow('must name an app setting of the form AZURE_OPENAI_KEY_<NAME>');
     expect(() => loadConfig({ AZURE_OPENAI_ENDPOINT: ENDPOINT, AZURE_OPENAI_MODEL_MAPPER: 'm=a?auth=managed-identity' })).toThrow(
       'holds a credential, so the proxy must check its callers',
     );
