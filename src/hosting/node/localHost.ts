@@ -21,10 +21,16 @@ export interface LocalHost {
   close(): Promise<void>;
 }
 
-function writeHead(res: ServerResponse, response: ProxyResponse): void {
+function writeHead(res: ServerResponse, response: ProxyResponse, req?: IncomingMessage): void {
   const headers: string[] = [];
   // forEach, not iteration: no [name, value] array per header.
   response.headers.forEach((value, name) => headers.push(name, value));
+  // Answered before the client finished sending its body (refused for its model, its size…): the rest would be
+  // left unread in the connection, and the next request on it would wait behind it. Close it after this answer.
+  if (req !== undefined && !req.complete) {
+    headers.push('connection', 'close');
+    res.shouldKeepAlive = false;
+  }
   res.writeHead(response.status, headers);
 }
 
@@ -73,7 +79,7 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
     return;
   }
   try {
-    writeHead(res, response);
+    writeHead(res, response, req);
   } catch {
     // A header Node refuses (it should never come to this: the core bounds and checks what goes into headers):
     // answer, rather than destroy the socket with no answer.
