@@ -14,8 +14,11 @@ export interface Logger {
 /** Blanks, and control characters (an ESC would write terminal codes into a log), which make a value quoted. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NEEDS_QUOTING = /[\s\x00-\x1f\x7f]/;
-/** The most of a value a log line keeps: a field may hold what a client sent, such as a model name. */
-export const MAX_LOGGED_VALUE = 256;
+/**
+ * The most of a value a log line keeps: a field may hold what a client sent, such as a model name. Long enough for
+ * the proxy's own messages (a start-up failure says what to check).
+ */
+export const MAX_LOGGED_VALUE = 1024;
 
 /** A value as a log line may hold it: cut to MAX_LOGGED_VALUE characters, with how long it was. */
 export function boundedValue(value: string): string {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { boundedFields, formatLogLine } from '../../src/core/logger';
+import { boundedFields, formatLogLine, MAX_LOGGED_VALUE } from '../../src/core/logger';
 
 const LOGGER = join(__dirname, '..', '..', 'dist', 'src', 'core', 'logger.js');
 
@@ -25,9 +25,9 @@ describe('formatLogLine', () => {
 
   it('cuts a long value, saying how long it was', () => {
     const line = formatLogLine('request', { model: 'm'.repeat(3_000_000) });
-    expect(line.length).toBeLessThan(400);
+    expect(line.length).toBeLessThan(MAX_LOGGED_VALUE + 100);
     expect(line).toContain('…(3000000 chars)');
-    expect(boundedFields({ model: 'm'.repeat(1000), status: 200 })).toEqual({ model: `${'m'.repeat(256)}…(1000 chars)`, status: 200 });
+    expect(boundedFields({ model: 'm'.repeat(5000), status: 200 })).toEqual({ model: `${'m'.repeat(MAX_LOGGED_VALUE)}…(5000 chars)`, status: 200 });
   });
 });
 

@@ -7,7 +7,7 @@
  * SHA-256 digests and compared in constant time; logs show a key's name, never the key.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { sha256, type ClientKey, type ProxyConfig } from '../config/config';
+import { sha256, type ClientKey, type Grant, type ProxyConfig } from '../config/config';
 import { proxyError, ProxyError } from '../errors/catalogue';
 
 /** The key a caller presented, from `Authorization: Bearer` (as the OpenAI SDKs send it) or `api-key`. */
@@ -41,6 +41,8 @@ export interface Caller {
   passthroughKey?: string;
   /** The models this caller may use, when its key is limited. */
   models?: readonly string[];
+  /** With `models`: the stateful families it may reach. */
+  grants?: readonly Grant[];
 }
 
 const MISSING_KEY_MESSAGE =
@@ -58,13 +60,27 @@ export function authorize(config: ProxyConfig, headers: Headers): Caller {
   if (key === undefined) throw missingKey();
   const clientKey = findClientKey(key, config.clientKeys);
   if (clientKey === undefined) throw invalidKey();
-  return { keyName: clientKey.name, ...(clientKey.models !== undefined && { models: clientKey.models }) };
+  return { keyName: clientKey.name, ...(clientKey.models !== undefined && { models: clientKey.models, grants: clientKey.grants ?? [] }) };
 }
 
 /** Refuses a model that the caller's key is not allowed to use, with a 403 in OpenAI's shape. */
 export function assertModelAllowed(caller: Caller, model: string): void {
   if (caller.models === undefined || caller.models.includes(model)) return;
   throw proxyError('model_not_allowed', `This API key may not use the model '${model}'.`, { param: 'model' });
+}
+
+/** Whether the caller's key is limited (to models, and to the families it is granted). */
+export function isLimited(caller: Caller): boolean {
+  return caller.models !== undefined;
+}
+
+/** Refuses a stateful family a limited key was not granted, with a 403 in OpenAI's shape. */
+export function assertGranted(caller: Caller, grant: Grant): void {
+  if (!isLimited(caller) || caller.grants?.includes(grant) === true) return;
+  throw proxyError(
+    'family_not_allowed',
+    `This API key is limited to some models and may not use ${grant === 'fine-tuning' ? 'fine-tuning' : grant} (its objects are shared by every key that may); ask for the "${grant}" grant.`,
+  );
 }
 
 function missingKey(): ProxyError {

@@ -5,6 +5,8 @@
  */
 export {
   API_FAMILIES,
+  GRANTS,
+  type Grant,
   ConfigError,
   DEFAULT_API_VERSION,
   DEFAULT_APPCONFIG_KEY_PREFIX,

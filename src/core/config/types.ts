@@ -47,11 +47,19 @@ export interface RoutingSettings {
 }
 
 /** One of the proxy's own client keys, kept only as a SHA-256 digest; its name is what logs show. */
+/**
+ * The route families whose objects are shared by every key that can reach them (Azure keeps them per resource, not
+ * per caller): a key limited to models reaches one only with its grant.
+ */
+export const GRANTS = ['files', 'batches', 'fine-tuning', 'assistants', 'responses'] as const;
+export type Grant = (typeof GRANTS)[number];
+
 export interface ClientKey {
   name: string;
   digest: Buffer;
-  /** When set, the key may only use these models. */
+  /** When set, the key may only use these models, and the stateful families of `grants` only. */
   models?: readonly string[];
+  grants?: readonly Grant[];
 }
 
 /** Where the store is and what to read from it; the connection string is a secret and never logged. */

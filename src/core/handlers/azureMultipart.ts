@@ -73,6 +73,22 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
       throw missingModel();
     }
 
+    // A second `model` field, anywhere in the rest of the body, would leave Azure to pick one: the checked one
+    // must be the only one. What was read ahead is looked at now; the rest as it streams (the upload is then cut).
+    const others = new MultipartFieldFinder(boundary, 'model');
+    let second = false;
+    // The chunks held so far, from the end of the model's value on (no copy: a late model field means they hold
+    // the whole upload).
+    for (let i = 0, start = 0; i < held.length && !second; start += held[i]!.byteLength, i++) {
+      const chunk = held[i]!;
+      if (start + chunk.byteLength <= field.end) continue;
+      second = anotherModel(others, start >= field.end ? chunk : chunk.subarray(field.end - start));
+    }
+    if (second) {
+      await reader.cancel().catch(() => undefined);
+      throw duplicateModel();
+    }
+
     const model = field.value.trim();
     let resolution;
     try {
@@ -110,6 +126,12 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
               controller.error(bodyTooLarge(limit));
               return;
             }
+            if (!second && anotherModel(others, value)) {
+              second = true;
+              await reader.cancel().catch(() => undefined);
+              controller.error(duplicateModel());
+              return;
+            }
             controller.enqueue(value);
           },
           cancel: (reason) => reader.cancel(reason),
@@ -137,9 +159,24 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     } catch (error) {
       await reader.cancel().catch(() => undefined);
       if (exceeded) throw bodyTooLarge(limit);
+      if (second) throw duplicateModel();
       throw error;
     }
   };
+}
+
+/** Whether these bytes complete another `model` field; a body the finder cannot read is Azure's to judge. */
+function anotherModel(finder: MultipartFieldFinder, bytes: Uint8Array): boolean {
+  try {
+    return finder.push(bytes) !== undefined;
+  } catch (error) {
+    if (error instanceof MalformedMultipartError) return false;
+    throw error;
+  }
+}
+
+function duplicateModel(): ProxyError {
+  return proxyError('duplicate_parameter', 'The multipart body has more than one "model" field.', { param: 'model' });
 }
 
 function missingModel(): ProxyError {

@@ -5,15 +5,16 @@
  * response, an assistant, a run) the model is mapped in place. Uploads stream through.
  */
 import { fillPath, resourceUrl } from '../azure/azureApi';
-import type { ApiFamily } from '../config/config';
+import type { ApiFamily, Grant } from '../config/config';
 import type { RouteHandler } from '../context';
 import { replaceTopLevelModel } from '../http/jsonModel';
 import { primaryBackend } from '../config/modelMap';
 import { multipartBoundary } from '../http/multipart';
-import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit } from '../http/requestBody';
+import { assertJsonContentType, bodyTooLarge, limitBodyStream, parseJsonBody, readBodyWithLimit, requireModel } from '../http/requestBody';
 import { azureRequestHeaders, isRelayedResponseHeader } from '../upstream/upstream';
 import { relayAzureResponse } from '../azure/azureResponse';
 import { callerOf } from '../auth/caller';
+import { assertGranted, isLimited } from '../auth/clientKeys';
 import { deploymentFor } from './deploymentModel';
 import { recordUsageIn } from '../usage/usageFields';
 
@@ -23,6 +24,12 @@ export interface ResourceOperationOptions {
   path: string;
   /** The body's `model` names a deployment on Azure, so it is mapped. */
   mapsModel?: boolean;
+  /** A limited key must name an allowed model here (creating a response, an assistant, a run). */
+  modelRequired?: boolean;
+  /** The grant a limited key needs for this family. */
+  grant?: Grant;
+  /** `POST /responses`: a limited key may chain to a stored response (`previous_response_id`) only with the grant. */
+  createsResponse?: boolean;
 }
 
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
@@ -32,6 +39,8 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
     const { request, url, params, services, logFields } = context;
     const { config, credentials, upstream } = services;
     const caller = callerOf(context);
+    if (options.grant !== undefined) assertGranted(caller, options.grant);
+    const limited = isLimited(caller);
     const headers = azureRequestHeaders(request.headers, await credentials.headers(config, caller));
     const limit = config.maxBodyBytes;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
@@ -48,10 +57,17 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
       } else {
         assertJsonContentType(request.headers);
         const bytes = await readBodyWithLimit(request, limit);
+        // A limited key names the model of what it creates: without one, Azure would use another's (a run
+        // takes its assistant's model), which its check could not see.
+        if (limited && options.modelRequired === true && bytes.byteLength === 0) requireModel({});
         // Actions such as `POST /batches/{id}/cancel` have no body at all.
         if (bytes.byteLength > 0) {
           const json = parseJsonBody(bytes);
           body = json.bytes;
+          if (limited && options.modelRequired === true) requireModel(json.json);
+          if (limited && options.createsResponse === true && json.json.previous_response_id !== undefined && json.json.previous_response_id !== null) {
+            assertGranted(caller, 'responses');
+          }
           const model = json.json.model;
           if (options.mapsModel === true && typeof model === 'string') {
             // Resource-level calls go to the default endpoint: a model's own endpoint applies to

@@ -70,6 +70,11 @@ function scanTopLevel(text: string, field: string): TopLevel | undefined {
   return { ranges, close: i, empty };
 }
 
+/** How many times a JSON object text has `field` as a top-level key (a key may repeat). */
+export function topLevelFieldCount(text: string, field: string): number {
+  return scanTopLevel(text, field)?.ranges.length ?? 0;
+}
+
 /** The [start, end) ranges of every top-level `"model": "..."` string value in a JSON object text. */
 export function topLevelModelRanges(text: string): Array<[number, number]> {
   return (scanTopLevel(text, 'model')?.ranges ?? []).filter(([start]) => text[start] === '"');

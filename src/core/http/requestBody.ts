@@ -3,6 +3,7 @@
  * `model`. The bytes are kept as sent, so the upstream gets exactly what the client wrote (no re-serialising).
  */
 import { proxyError, ProxyError } from '../errors/catalogue';
+import { topLevelFieldCount } from './jsonModel';
 import { BodyLimitExceeded, type ProxyRequest } from './proxyRequest';
 
 export interface JsonRequestBody {
@@ -105,7 +106,20 @@ export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw proxyError('invalid_json', 'The request body must be a JSON object.');
   }
+  assertOneModel(bytes);
   return { bytes, json: json as Record<string, unknown> };
+}
+
+/**
+ * Refuses a body that names `model` more than once: JSON.parse keeps the last, another parser may keep the first,
+ * so the model checked would not be the model used.
+ */
+function assertOneModel(bytes: Uint8Array): void {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  // Cheap first: most bodies hold the word once.
+  const first = text.indexOf('"model"');
+  if (first === -1 || text.indexOf('"model"', first + 1) === -1) return;
+  if (topLevelFieldCount(text, 'model') > 1) throw proxyError('duplicate_parameter', 'The request body names "model" more than once.', { param: 'model' });
 }
 
 /** The body's `model`, which must be a non-empty string. */

@@ -4,7 +4,7 @@
  * function dispatches through it (the Functions host may hand the catch-all a request meant for another
  * function), and the local host serves from it.
  */
-import type { ApiFamily } from '../config/config';
+import type { ApiFamily, Grant } from '../config/config';
 import type { RouteHandler } from '../context';
 import { deploymentJsonOperation } from '../handlers/azureDeployment';
 import { deploymentMultipartOperation } from '../handlers/azureMultipart';
@@ -45,12 +45,34 @@ function deployment(
   };
 }
 
-function resource(functionName: string, family: ApiFamily, method: HttpMethod, path: string, mapsModel = false): RouteDefinition {
+/**
+ * What a limited key needs to reach each stateful family (its objects are shared by every key that reaches it).
+ * Creating a response is inference, checked by its model; reading stored ones needs the grant.
+ */
+const GRANT_OF: Readonly<Record<string, Grant>> = {
+  files: 'files',
+  batches: 'batches',
+  fineTuning: 'fine-tuning',
+  vectorStores: 'assistants',
+  assistants: 'assistants',
+  threads: 'assistants',
+  responses: 'responses',
+};
+
+/**
+ * A resource-level route. `model`: `'maps'` where the body's `model` names a deployment (mapped in place), and
+ * `'required'` where it also decides what runs, so a limited key must name an allowed one (a run without a model
+ * would use its assistant's, whatever that is).
+ */
+function resource(functionName: string, family: ApiFamily, method: HttpMethod, path: string, model?: 'maps' | 'required'): RouteDefinition {
+  const mapsModel = model !== undefined;
+  const createsResponse = functionName === 'responses' && method === 'POST' && path === '/responses';
+  const grant = createsResponse ? undefined : GRANT_OF[functionName];
   return {
     functionName,
     methods: [method],
     path,
-    handle: resourceOperation({ family, path, mapsModel }),
+    handle: resourceOperation({ family, path, mapsModel, modelRequired: model === 'required', ...(grant !== undefined && { grant }), createsResponse }),
     azure: { kind: 'resource', family, mapsModel },
   };
 }
@@ -80,7 +102,7 @@ export const ROUTE_TABLE: readonly RouteDefinition[] = [
   local('listModels', '/models', listModels),
   local('retrieveModel', '/models/{model}', retrieveModel),
 
-  resource('responses', 'responses', 'POST', '/responses', true),
+  resource('responses', 'responses', 'POST', '/responses', 'required'),
   resource('responses', 'responses', 'GET', '/responses/{response_id}'),
   resource('responses', 'responses', 'DELETE', '/responses/{response_id}'),
   resource('responses', 'responses', 'POST', '/responses/{response_id}/cancel'),
@@ -119,14 +141,14 @@ export const ROUTE_TABLE: readonly RouteDefinition[] = [
   resource('vectorStores', 'assistants', 'POST', '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel'),
   resource('vectorStores', 'assistants', 'GET', '/vector_stores/{vector_store_id}/file_batches/{batch_id}/files'),
 
-  resource('assistants', 'assistants', 'POST', '/assistants', true),
+  resource('assistants', 'assistants', 'POST', '/assistants', 'required'),
   resource('assistants', 'assistants', 'GET', '/assistants'),
   resource('assistants', 'assistants', 'GET', '/assistants/{assistant_id}'),
-  resource('assistants', 'assistants', 'POST', '/assistants/{assistant_id}', true),
+  resource('assistants', 'assistants', 'POST', '/assistants/{assistant_id}', 'maps'),
   resource('assistants', 'assistants', 'DELETE', '/assistants/{assistant_id}'),
 
   resource('threads', 'assistants', 'POST', '/threads'),
-  resource('threads', 'assistants', 'POST', '/threads/runs', true),
+  resource('threads', 'assistants', 'POST', '/threads/runs', 'required'),
   resource('threads', 'assistants', 'GET', '/threads/{thread_id}'),
   resource('threads', 'assistants', 'POST', '/threads/{thread_id}'),
   resource('threads', 'assistants', 'DELETE', '/threads/{thread_id}'),
@@ -135,7 +157,7 @@ export const ROUTE_TABLE: readonly RouteDefinition[] = [
   resource('threads', 'assistants', 'GET', '/threads/{thread_id}/messages/{message_id}'),
   resource('threads', 'assistants', 'POST', '/threads/{thread_id}/messages/{message_id}'),
   resource('threads', 'assistants', 'DELETE', '/threads/{thread_id}/messages/{message_id}'),
-  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/runs', true),
+  resource('threads', 'assistants', 'POST', '/threads/{thread_id}/runs', 'required'),
   resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs'),
   resource('threads', 'assistants', 'GET', '/threads/{thread_id}/runs/{run_id}'),
   resource('threads', 'assistants', 'POST', '/threads/{thread_id}/runs/{run_id}'),

@@ -1,5 +1,5 @@
 import { assertModelAllowed, authorize, findClientKey, presentedKey } from '../../../src/core/auth/clientKeys';
-import { loadConfig, sha256, type ClientKey } from '../../../src/core/config/config';
+import { loadConfig, sha256, type ClientKey, parseClientKey, StoreValueError } from '../../../src/core/config/config';
 import { ProxyError } from '../../../src/core/errors/catalogue';
 
 const ENDPOINT = { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' };
@@ -72,5 +72,14 @@ describe('assertModelAllowed', () => {
     expect(() => assertModelAllowed({ keyName: 'a' }, 'gpt-4o')).not.toThrow();
     expect(() => assertModelAllowed({ keyName: 'b', models: ['gpt-4o'] }, 'gpt-4o')).not.toThrow();
     expect(statusOf(() => assertModelAllowed({ keyName: 'b', models: ['gpt-4o'] }, 'gpt-4.1'))).toBe(403);
+  });
+});
+
+describe('client-key grants', () => {
+  it('reads grants of a key limited to models, and refuses them on an unlimited key or when unknown', () => {
+    const sha256 = 'a'.repeat(64);
+    expect(parseClientKey('k', { sha256, models: ['gpt-4o'], grants: ['files', 'assistants'] })).toMatchObject({ models: ['gpt-4o'], grants: ['files', 'assistants'] });
+    expect(() => parseClientKey('k', { sha256, grants: ['files'] })).toThrow('grants apply to a key limited to models');
+    expect(() => parseClientKey('k', { sha256, models: ['gpt-4o'], grants: ['everything'] })).toThrow(StoreValueError);
   });
 });
