@@ -11,7 +11,7 @@ export { staticConfigSource, type ConfigSource } from './config/configSource';
 export { AppConfigurationUnavailableError, storeEndpoint, StoreConfigSource, type KeyValueReader, type StoreSnapshot } from './config/storeSource';
 // Requests and responses as hosts hand them over and write them out.
 export { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from './http/proxyRequest';
-export { discardBody, NULL_BODY_STATUSES, type ProxyResponse } from './http/proxyResponse';
+export { discardBody, isEventStream, NULL_BODY_STATUSES, type ProxyResponse } from './http/proxyResponse';
 export { HeaderMap } from './http/headerMap';
 export { readableToWeb } from './streams/webBody';
 export { errorResponse } from './errors/catalogue';

@@ -71,7 +71,8 @@ describe('Proxy translation', () => {
   it('drops the empty-choices prompt-filter chunk when compatibility is on', async () => {
     const { upstream } = scripted(AZURE_STREAM, { headers: { 'content-type': 'text/event-stream' } });
     const response = await proxyWith(upstream).handle(chat({ model: 'gpt-4o', stream: true, messages: [] }));
-    expect(await response.text()).toBe(AZURE_STREAM.slice(1).join(''));
+    // In its place, an SSE comment that starts the response.
+    expect(await response.text()).toBe(`:\n\n${AZURE_STREAM.slice(1).join('')}`);
   });
 
   it('returns useful upstream headers and no others', async () => {

@@ -82,14 +82,55 @@ export function isUsageOnlyChunk(data: string): boolean {
   return isRecord(chunk) && Array.isArray(chunk.choices) && chunk.choices.length === 0 && isRecord(chunk.usage);
 }
 
-/** Drops the SSE events whose `data:` payload `drop` matches; every other byte passes unchanged, event by event. */
+/**
+ * The most an event may hold before its end: an Azure chat event is a few KB. An upstream that sends more without
+ * a blank line is not streaming events, and holding it would grow without bound.
+ */
+export const MAX_PENDING_EVENT_BYTES = 4 * 1024 * 1024;
+
+export class OversizedEventError extends Error {
+  override readonly name = 'OversizedEventError';
+}
+
+/** An SSE comment line: no event, only bytes that make the response start. */
+export const STREAM_OPENED_COMMENT = new TextEncoder().encode(':\n\n');
+
+function join(parts: readonly Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const joined = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+}
+
+/**
+ * Drops the SSE events whose `data:` payload `drop` matches; every other byte passes unchanged, event by event.
+ * An unfinished event waits as a list of pieces, joined once when its end arrives (joining on every chunk would be
+ * quadratic in the event's size), and fails the body past MAX_PENDING_EVENT_BYTES.
+ */
 export function createSseEventFilterStage(drop: (data: string) => boolean): BodyStage {
-  let pending: Uint8Array = new Uint8Array(0);
+  let parts: Uint8Array[] = [];
+  let pendingLength = 0;
+  let passedAny = false;
   return {
     transform(chunk) {
-      // Resume the search one byte back, so a blank line split across two network chunks is still found.
-      const resumeAt = Math.max(pending.length - 2, 0);
-      const buffer = concat(pending, chunk);
+      if (pendingLength > 0) {
+        // Is the waiting event's end in this chunk? Look with the two bytes before it, for a blank line split
+        // across network chunks.
+        const last = parts[parts.length - 1]!;
+        const context = last.subarray(Math.max(0, last.length - 2));
+        if (endOfEvent(concat(context.slice(), chunk), 1) < 0) {
+          pendingLength += chunk.length;
+          if (pendingLength > MAX_PENDING_EVENT_BYTES) throw new OversizedEventError(`an upstream event grew past ${MAX_PENDING_EVENT_BYTES} bytes without ending`);
+          parts.push(chunk.slice());
+          return [];
+        }
+      }
+      const resumeAt = Math.max(pendingLength - 2, 0);
+      const buffer = pendingLength === 0 ? chunk : join([...parts, chunk], pendingLength + chunk.length);
       const out: Uint8Array[] = [];
       let start = 0;
       let keepFrom = 0;
@@ -98,6 +139,11 @@ export function createSseEventFilterStage(drop: (data: string) => boolean): Body
         const event = buffer.subarray(start, end);
         if (drop(eventData(event))) {
           if (start > keepFrom) out.push(buffer.subarray(keepFrom, start));
+          // The stream's first event dropped (Azure's prompt-filter chunk): an SSE comment, which every SSE parser
+          // skips, goes in its place, so the response starts now. Azure's Functions host (YARP) sends the response
+          // headers only with the first body bytes, and a reasoning model's first content may be seconds away.
+          if (!passedAny && out.length === 0) out.push(STREAM_OPENED_COMMENT);
+          passedAny = true;
           keepFrom = end;
         }
         start = end;
@@ -106,11 +152,15 @@ export function createSseEventFilterStage(drop: (data: string) => boolean): Body
       // What passes is a view of this chunk (nothing writes to it again); what waits is copied, so that half an
       // event does not keep a whole network chunk alive.
       if (start > keepFrom) out.push(buffer.subarray(keepFrom, start));
-      pending = buffer.slice(start);
+      if (start > 0) passedAny = true;
+      const rest = buffer.slice(start);
+      parts = rest.length > 0 ? [rest] : [];
+      pendingLength = rest.length;
+      if (pendingLength > MAX_PENDING_EVENT_BYTES) throw new OversizedEventError(`an upstream event grew past ${MAX_PENDING_EVENT_BYTES} bytes without ending`);
       return out;
     },
     flush() {
-      return pending.length > 0 ? pending : undefined;
+      return pendingLength > 0 ? join(parts, pendingLength) : undefined;
     },
   };
 }

@@ -83,6 +83,8 @@ export const ERROR_CATALOGUE = {
   client_closed_request: { status: 499, type: 'invalid_request_error' },
   proxy_error: { status: 500, type: 'server_error' },
   upstream_unreachable: { status: 502, type: 'server_error' },
+  /** An upstream answer the proxy must read whole (a model list) that is larger than it will hold, or not JSON. */
+  upstream_response_invalid: { status: 502, type: 'server_error' },
   /** The last event of a stream Azure broke off: the status is already sent, so it is in the body only. */
   upstream_stream_broken: { status: 502, type: 'server_error' },
   backends_unavailable: { status: 503, type: 'server_error' },

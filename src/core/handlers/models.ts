@@ -9,7 +9,7 @@ import type { RouteHandler } from '../context';
 import { jsonResponse, proxyError } from '../errors/catalogue';
 import { isRecord } from '../http/isRecord';
 import { primaryBackend, type ModelMap } from '../config/modelMap';
-import { toWebResponse } from '../http/proxyResponse';
+import { toWebResponse, type ProxyResponse } from '../http/proxyResponse';
 import { azureRequestHeaders } from '../upstream/upstream';
 import { relayAzureResponse } from '../azure/azureResponse';
 import { callerOf } from '../auth/caller';
@@ -57,6 +57,33 @@ export function openAIModelsFromAzure(body: unknown): OpenAIModelObject[] {
     }));
 }
 
+/** Azure's model list is read whole, to merge it: a few hundred KB at most; past this it is refused, not held. */
+const MAX_MODEL_LIST_BYTES = 8 * 1024 * 1024;
+
+async function readBoundedJson(response: ProxyResponse, limit: number): Promise<unknown> {
+  const body = toWebResponse(response).body as ReadableStream<Uint8Array> | null;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (body !== null) {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw proxyError('upstream_response_invalid', `Azure's model list is larger than ${limit} bytes; the proxy does not hold it.`);
+      }
+      chunks.push(value);
+    }
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw proxyError('upstream_response_invalid', "Azure's model list is not JSON.");
+  }
+}
+
 export const listModels: RouteHandler = async (context) => {
   const { request, services } = context;
   const { config, credentials, upstream } = services;
@@ -75,7 +102,7 @@ export const listModels: RouteHandler = async (context) => {
   });
   if (response.status < 200 || response.status > 299) return relayAzureResponse(response, { streamCompat: false });
   const listed = new Set(mapped.map((model) => model.id));
-  const fromAzure = openAIModelsFromAzure(await toWebResponse(response).json()).filter((model) => !listed.has(model.id) && allowed(model));
+  const fromAzure = openAIModelsFromAzure(await readBoundedJson(response, MAX_MODEL_LIST_BYTES)).filter((model) => !listed.has(model.id) && allowed(model));
   return jsonResponse(200, { object: 'list', data: [...mapped, ...fromAzure] });
 };
 

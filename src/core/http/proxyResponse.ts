@@ -76,6 +76,11 @@ export async function discardBody(response: ProxyResponse): Promise<void> {
 }
 
 /** The response as a web Response, for callers that want one (web-standard hosts, tests). */
+/** Whether a response is an event stream (its headers are then sent at once, before any event). */
+export function isEventStream(response: ProxyResponse): boolean {
+  return response.headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
+}
+
 export function toWebResponse(response: ProxyResponse): Response {
   if (response instanceof Response) return response;
   return new Response(response.body, { status: response.status, headers: response.headers });

@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { app, type HttpHandler, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { installInvocationBridge, invocationBridge, type WorkerLogLevel } from './functionsInvocation';
 import { clientAbortOf, NodeRequest } from '../node/nodeRequest';
-import { boundedFields, CATCH_ALL_FUNCTION, discardBody, errorResponse, functionRoute, NULL_BODY_STATUSES, type LogFields, type Logger, type OpenAIProxy, type ProxyResponse } from '../../core';
+import { boundedFields, CATCH_ALL_FUNCTION, discardBody, errorResponse, functionRoute, isEventStream, NULL_BODY_STATUSES, type LogFields, type Logger, type OpenAIProxy, type ProxyResponse } from '../../core';
 
 export function toWebRequest(request: HttpRequest): Request {
   const method = request.method.toUpperCase();
@@ -44,6 +44,8 @@ function writtenBody(response: ProxyResponse, writeBodyTo: (destination: ServerR
     {
       async pull(controller) {
         started = true;
+        // An event stream's headers go at once (see the local host): its first event may be dropped.
+        if (isEventStream(response)) destination.flushHeaders();
         try {
           await writeBodyTo(destination);
         } catch (error) {

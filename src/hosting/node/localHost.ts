@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clientAbortOf, NodeRequest } from './nodeRequest';
-import { discardBody, errorResponse, type OpenAIProxy, type ProxyRequest, type ProxyResponse } from '../../core';
+import { discardBody, errorResponse, isEventStream, type OpenAIProxy, type ProxyRequest, type ProxyResponse } from '../../core';
 
 export interface LocalHostOptions {
   proxy: OpenAIProxy;
@@ -89,6 +89,9 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
     res.end(await failure.text());
     return;
   }
+  // An event stream's headers go at once, as Azure's came: its first event may be one the proxy drops (Azure's
+  // prompt-filter chunk), and Node sends headers only with the first body bytes.
+  if (isEventStream(response)) res.flushHeaders();
   // The proxy's own responses are written straight into the socket; others are read as web streams.
   if (response.writeBodyTo !== undefined) {
     await response.writeBodyTo(res);
