@@ -21,27 +21,27 @@ function query(search: URLSearchParams, apiVersion: string, shape: AzureSettings
   // The usual case, no query of the client's: no URLSearchParams to build.
   if (search.size === 0) return sendsVersion ? `?api-version=${encodeURIComponent(apiVersion)}` : '';
   const params = new URLSearchParams(search);
-  // The proxy owns the api-version; a client's (meant for OpenAI or for another shape) is replaced.
-  params.delete('api-version');
+  // The proxy owns the api-version; a client's (meant for OpenAI or for another shape), however spelled, is replaced.
+  for (const name of [...params.keys()]) if (name.toLowerCase() === 'api-version') params.delete(name);
   if (sendsVersion) params.set('api-version', apiVersion);
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
 }
 
-/** A deployment-scoped call to one backend, which may name its own endpoint and api-version. */
-export function deploymentTarget(
-  azure: AzureSettings,
-  family: ApiFamily,
-  operation: string,
-  target: Backend,
-  search: URLSearchParams = new URLSearchParams(),
-): DeploymentTarget {
+const NO_QUERY = new URLSearchParams();
+
+/**
+ * A deployment-scoped call to one backend, which may name its own endpoint and api-version. These operations take
+ * no query of the client's (Azure's take only the api-version, the proxy's): none is passed on. Resource-level
+ * ones keep the client's (lists page with `limit`, `after`, `order`…), but for its api-version.
+ */
+export function deploymentTarget(azure: AzureSettings, family: ApiFamily, operation: string, target: Backend): DeploymentTarget {
   const apiVersion = target.apiVersion ?? azure.apiVersions[family];
   const endpoint = target.endpoint ?? azure.endpoint;
   if (azure.apiShape === 'v1') {
-    return { url: `${endpoint}/openai/v1/${operation}${query(search, apiVersion, 'v1')}`, bodyModel: target.deployment };
+    return { url: `${endpoint}/openai/v1/${operation}${query(NO_QUERY, apiVersion, 'v1')}`, bodyModel: target.deployment };
   }
-  return { url: `${endpoint}/openai/deployments/${encodeURIComponent(target.deployment)}/${operation}${query(search, apiVersion, 'dated')}` };
+  return { url: `${endpoint}/openai/deployments/${encodeURIComponent(target.deployment)}/${operation}${query(NO_QUERY, apiVersion, 'dated')}` };
 }
 
 /** A resource-level path (`/files/{id}/content`) on Azure, with the client's query string kept. */

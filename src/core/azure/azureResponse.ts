@@ -52,6 +52,16 @@ export async function relayAzureResponse(upstream: ProxyResponse, options: Relay
     const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
     return jsonResponse(upstream.status, convertAzureError(upstream.status, text), azureResponseHeaders(upstream.headers));
   }
+  // The proxy asks for no encoding (accept-encoding: identity); a body encoded anyway is passed on as it is, with
+  // its encoding said, never as binary labelled JSON. Its stages cannot read it: no usage, no filtering.
+  const encoding = upstream.headers.get('content-encoding')?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    const headers = azureResponseHeaders(upstream.headers);
+    headers.set('content-encoding', encoding);
+    const length = upstream.headers.get('content-length');
+    if (length !== null) headers.set('content-length', length);
+    return { status: upstream.status, headers, body: upstream.body };
+  }
   const eventStream = isEventStream(upstream.headers);
   const json = isJson(upstream.headers);
   let staged = upstream;

@@ -84,7 +84,8 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
     try {
       const response = await upstream({
         url: resourceUrl(config.azure, options.family, fillPath(options.path, params), url.searchParams),
-        method: request.method,
+        // HEAD goes to Azure as GET: its answer's headers are the client's, its body is not sent (the host drops it).
+        method: request.method === 'HEAD' ? 'GET' : request.method,
         headers,
         body,
         signal: request.signal,

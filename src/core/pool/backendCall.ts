@@ -121,14 +121,14 @@ export interface DeploymentCall {
 
 /** A deployment-scoped call over a model's pool: the URL, credential and body for each attempt, then the relay. */
 export async function callDeployment(context: RequestContext, call: DeploymentCall): Promise<ProxyResponse> {
-  const { request, url, services, logFields } = context;
+  const { request, services, logFields } = context;
   const { config, credentials, upstream } = services;
   const { response, backend, attempts } = await callPool(context, {
     model: call.model,
     backends: call.backends,
     replayable: call.replayable,
     send: async (backend, headersTimeoutMs) => {
-      const target = deploymentTarget(config.azure, call.family, call.operation, backend, url.searchParams);
+      const target = deploymentTarget(config.azure, call.family, call.operation, backend);
       const { body, headers: extra } = call.body(target, backend);
       const headers = { ...azureRequestHeaders(request.headers, await credentials.headers(config, call.caller, backend)), ...extra };
       return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isRelayedResponseHeader });

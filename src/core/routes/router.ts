@@ -62,7 +62,8 @@ export class Router<R extends RouteTemplate> {
     for (const { route, pattern, paramNames } of this.#compiled) {
       const found = pattern.exec(path);
       if (found === null) continue;
-      if (!route.methods.includes(method as HttpMethod)) {
+      // HEAD is GET without the body (RFC 9110 9.3.2): a GET route answers it (the host sends no body).
+      if (!route.methods.includes(method as HttpMethod) && !(method === 'HEAD' && route.methods.includes('GET'))) {
         allowed.push(...route.methods);
         continue;
       }

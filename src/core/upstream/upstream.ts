@@ -104,7 +104,8 @@ export function isAzureResponseHeader(name: string): boolean {
  * stream's) loses it, in `relayAzureResponse`.
  */
 export function isRelayedResponseHeader(name: string): boolean {
-  return name === 'content-length' || isAzureResponseHeader(name);
+  // content-encoding: only kept to be seen, for a body encoded although the proxy asked for none (azureResponse.ts).
+  return name === 'content-length' || name === 'content-encoding' || isAzureResponseHeader(name);
 }
 
 export function azureResponseHeaders(upstream: Headers): Headers {
