@@ -9,10 +9,56 @@ import type { AddressInfo } from 'node:net';
 import { clientAbortOf, NodeRequest } from './nodeRequest';
 import { discardBody, errorResponse, isEventStream, type OpenAIProxy, type ProxyRequest, type ProxyResponse } from '../../core';
 
+/**
+ * What a client may hold of the local host. Node's own defaults (60 s for headers, 300 s for a request, no cap on
+ * connections, checked every 30 s) let a client trickle headers for 83 s and a body for 329 s, and hold a descriptor
+ * each for thousands of half-sent requests. (Under Functions, Azure's front end and host set these.)
+ */
+export interface LocalHostLimits {
+  /** The request line and headers must arrive within this (PROXY_HEADERS_TIMEOUT_SECONDS, 20). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, within this (PROXY_REQUEST_TIMEOUT_SECONDS, 300: a 25 MB upload on a slow line). */
+  requestTimeoutMs: number;
+  /** A body that sends nothing for this long is cut (PROXY_BODY_IDLE_TIMEOUT_SECONDS, 30). */
+  bodyIdleTimeoutMs: number;
+  /** Connections open at once; more are refused (PROXY_MAX_CONNECTIONS, 10,000). */
+  maxConnections: number;
+}
+
+export const DEFAULT_LOCAL_HOST_LIMITS: LocalHostLimits = { headersTimeoutMs: 20_000, requestTimeoutMs: 300_000, bodyIdleTimeoutMs: 30_000, maxConnections: 10_000 };
+
 export interface LocalHostOptions {
   proxy: OpenAIProxy;
   host?: string;
   port?: number;
+  limits?: Partial<LocalHostLimits>;
+}
+
+/**
+ * Cuts a request whose body stalls: the bytes its connection has read are looked at a few times per idle period,
+ * and a body still incomplete that read none in a whole period is cut (closing the connection, which aborts its
+ * upstream call). Requests without a body, or whose body has arrived, cost nothing.
+ */
+function watchBodyIdle(req: IncomingMessage, idleMs: number): void {
+  if (req.complete) return;
+  const socket = req.socket;
+  let lastBytes = socket.bytesRead;
+  let idleSince = Date.now();
+  const timer = setInterval(() => {
+    if (req.complete) {
+      clearInterval(timer);
+      return;
+    }
+    if (socket.bytesRead !== lastBytes) {
+      lastBytes = socket.bytesRead;
+      idleSince = Date.now();
+    } else if (Date.now() - idleSince >= idleMs) {
+      clearInterval(timer);
+      socket.destroy();
+    }
+  }, Math.max(50, Math.min(1000, idleMs / 4)));
+  timer.unref();
+  req.once('close', () => clearInterval(timer));
 }
 
 export interface LocalHost {
@@ -106,9 +152,18 @@ async function serve(proxy: OpenAIProxy, req: IncomingMessage, res: ServerRespon
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer({ keepAliveTimeout: 65_000 });
+  const limits = { ...DEFAULT_LOCAL_HOST_LIMITS, ...options.limits };
+  const server = createServer({
+    keepAliveTimeout: 65_000,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // How often Node checks the two above: its default, 30 s, would let each run that much over.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
+  });
+  server.maxConnections = limits.maxConnections;
   let origin = '';
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    watchBodyIdle(req, limits.bodyIdleTimeoutMs);
     serve(options.proxy, req, res, origin).catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {

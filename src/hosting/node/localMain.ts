@@ -8,7 +8,7 @@
  */
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../emulator/server';
 import { createProxyFromEnvironment } from '../compose';
-import { startLocalHost } from './localHost';
+import { DEFAULT_LOCAL_HOST_LIMITS, startLocalHost, type LocalHostLimits } from './localHost';
 import { AppConfigurationUnavailableError, ConfigError, consoleLogger } from '../../core';
 
 export interface ListenAddress {
@@ -31,9 +31,36 @@ export function listenAddress(env: NodeJS.ProcessEnv): ListenAddress {
   return { host: '127.0.0.1', port };
 }
 
+const LIMIT_SETTINGS = {
+  headersTimeoutMs: 'PROXY_HEADERS_TIMEOUT_SECONDS',
+  requestTimeoutMs: 'PROXY_REQUEST_TIMEOUT_SECONDS',
+  bodyIdleTimeoutMs: 'PROXY_BODY_IDLE_TIMEOUT_SECONDS',
+  maxConnections: 'PROXY_MAX_CONNECTIONS',
+} as const satisfies Record<keyof LocalHostLimits, string>;
+
+/** The local host's limits from the environment (seconds, and a count), every bad one reported at once. */
+export function localHostLimits(env: NodeJS.ProcessEnv): LocalHostLimits {
+  const problems: string[] = [];
+  const limits: LocalHostLimits = { ...DEFAULT_LOCAL_HOST_LIMITS };
+  for (const [key, name] of Object.entries(LIMIT_SETTINGS) as Array<[keyof LocalHostLimits, string]>) {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0 || (key === 'maxConnections' && !Number.isInteger(value))) {
+      problems.push(`${name}: "${raw}" is not a ${key === 'maxConnections' ? 'positive whole number' : 'positive number of seconds'}`);
+      continue;
+    }
+    limits[key] = key === 'maxConnections' ? value : value * 1000;
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) problems.push('PROXY_HEADERS_TIMEOUT_SECONDS: must not be longer than PROXY_REQUEST_TIMEOUT_SECONDS');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return limits;
+}
+
 async function main(): Promise<void> {
   const env = process.env;
   const address = listenAddress(env);
+  const limits = localHostLimits(env);
   let emulator: AzureOpenAIEmulator | undefined;
   if ((env.AZURE_OPENAI_PROXY_MODE ?? 'azure') === 'azure' && !env.AZURE_OPENAI_ENDPOINT) {
     emulator = await AzureOpenAIEmulator.start({ chunkDelayMs: Number(env.EMULATOR_CHUNK_DELAY_MS ?? 20) });
@@ -48,7 +75,7 @@ async function main(): Promise<void> {
 
   // Composed from the final environment, as under the Functions host (without its timeouts: no front end here).
   const proxy = await createProxyFromEnvironment(env, { logger: consoleLogger });
-  const host = await startLocalHost({ proxy, ...address });
+  const host = await startLocalHost({ proxy, ...address, limits });
   const { config } = proxy;
   const upstream = config.mode === 'openai' ? config.openai.baseUrl : config.azure.endpoint;
   console.info(`Azure OpenAI proxy listening on ${host.url}/v1 (upstream ${upstream})`);
