@@ -10,6 +10,7 @@ import { jsonResponse, proxyError } from '../errors/catalogue';
 import { isRecord } from '../http/isRecord';
 import { primaryBackend, type ModelMap } from '../config/modelMap';
 import { toWebResponse, type ProxyResponse } from '../http/proxyResponse';
+import { readStreamWithLimit } from '../http/requestBody';
 import { azureRequestHeaders } from '../upstream/upstream';
 import { relayAzureResponse } from '../azure/azureResponse';
 import { callerOf } from '../auth/caller';
@@ -61,24 +62,11 @@ export function openAIModelsFromAzure(body: unknown): OpenAIModelObject[] {
 const MAX_MODEL_LIST_BYTES = 8 * 1024 * 1024;
 
 async function readBoundedJson(response: ProxyResponse, limit: number): Promise<unknown> {
-  const body = toWebResponse(response).body as ReadableStream<Uint8Array> | null;
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (body !== null) {
-    const reader = body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw proxyError('upstream_response_invalid', `Azure's model list is larger than ${limit} bytes; the proxy does not hold it.`);
-      }
-      chunks.push(value);
-    }
-  }
+  const bytes = await readStreamWithLimit(toWebResponse(response).body as ReadableStream<Uint8Array> | null, limit, () =>
+    proxyError('upstream_response_invalid', `Azure's model list is larger than ${limit} bytes; the proxy does not hold it.`),
+  );
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
   } catch {
     throw proxyError('upstream_response_invalid', "Azure's model list is not JSON.");
   }

@@ -36,17 +36,22 @@ export async function readBodyWithLimit(request: ProxyRequest, limit: number): P
       throw error;
     }
   }
-  if (request.body === null) return new Uint8Array(0);
+  return readStreamWithLimit(request.body, limit, () => bodyTooLarge(limit));
+}
+
+/** A web body read whole, up to `limit` bytes; past that it is cancelled and `tooLarge()` is thrown. */
+export async function readStreamWithLimit(body: ReadableStream<Uint8Array> | null, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = (request.body).getReader();
+  const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => undefined);
-      throw bodyTooLarge(limit);
+      throw tooLarge();
     }
     chunks.push(value);
   }
