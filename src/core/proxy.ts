@@ -97,7 +97,7 @@ export class OpenAIProxy {
       void discardBody(response);
       response = { status: response.status, headers: response.headers, body: null };
     }
-    addCorsHeaders(response.headers, config.corsAllowOrigin);
+    addCorsHeaders(response.headers, config.corsAllowOrigin, request.headers.get('origin'));
     const requestId = randomUUID();
     response.headers.set('x-proxy-request-id', requestId);
     let ttfbMs: number | undefined;

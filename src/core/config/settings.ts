@@ -114,7 +114,29 @@ function buildSettingSchemas() {
     streamCompat: booleanSetting,
     maxBodyBytes: positiveInteger,
     openaiBaseUrl: httpUrl,
-    corsAllowOrigin: z.string().trim().min(1),
+    corsAllowOrigin: z
+      .string()
+      .trim()
+      .min(1)
+      .transform((value, ctx) => {
+        if (value === '*') return '*' as const;
+        const origins: string[] = [];
+        for (const item of value.split(',').map((o) => o.trim()).filter((o) => o !== '')) {
+          let url: URL | undefined;
+          try {
+            url = new URL(item);
+          } catch {
+            url = undefined;
+          }
+          // An origin is scheme://host[:port]: a trailing slash is forgiven, a path is not (browsers never send one).
+          if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+            ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin: give * or a comma-separated list of scheme://host[:port], without a path` });
+            return z.NEVER;
+          }
+          origins.push(url.origin);
+        }
+        return origins;
+      }),
     appConfigEndpoint: httpUrl,
     appConfigConnectionString: z
       .string()
