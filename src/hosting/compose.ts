@@ -27,7 +27,8 @@ async function configSourceFromEnvironment(env: Environment, options: { logger: 
 
 export async function createProxyFromEnvironment(env: Environment, options: FromEnvironmentOptions): Promise<OpenAIProxy> {
   const source = await configSourceFromEnvironment(env, { logger: options.logger });
-  const { azure } = source.current();
+  const { azure, notices } = source.current();
+  for (const notice of notices) options.logger.warn(notice);
   let tokens: TokenCache | undefined;
   // Made on first use: the proxy's auth, or only some backends of a pool, may use the managed identity.
   const credentials =

@@ -24,6 +24,17 @@ describe('npm start', () => {
     }
   });
 
+  it("takes the portal's Target URI as the endpoint's origin, and says so in one line", async () => {
+    const proxy = runProxyProcess({ PORT: '0', AZURE_OPENAI_ENDPOINT: 'https://my-aoai.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2025-01-01-preview' });
+    try {
+      await proxy.listening();
+      expect(proxy.output()).toContain('AZURE_OPENAI_ENDPOINT: using https://my-aoai.openai.azure.com, the origin of');
+      expect(proxy.output()).toContain('(upstream https://my-aoai.openai.azure.com)');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('listens where AZURE_OPENAI_PROXY_ADDRESS says, as the old image did', async () => {
     const proxy = runProxyProcess({ AZURE_OPENAI_PROXY_ADDRESS: '127.0.0.1:0' });
     try {

@@ -57,6 +57,25 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     );
   }
 
+  // The portal's "Target URI" (`https://x.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=…`)
+  // is the most common thing pasted here: its origin is the endpoint, and the proxy says it took only that.
+  const notices: string[] = [];
+  let endpoint = settings.endpoint;
+  if (endpoint !== undefined) {
+    const url = new URL(endpoint);
+    if (url.pathname !== '/' || url.search !== '') {
+      notices.push(`${nameOf('endpoint')}: using ${url.origin}, the origin of "${endpoint}" (the resource endpoint is the origin only; the proxy adds the paths)`);
+      endpoint = url.origin;
+    }
+  }
+
+  if (mode === 'azure' && modelMap.size === 0 && settings.modelsFromAzure !== true) {
+    notices.push(
+      'No model map: GET /v1/models lists no model, so a chat UI offers none to pick (any deployment name still works as a model). ' +
+        `Set ${nameOf('modelMapper')} (model=deployment,...), model-map/ keys in App Configuration, or AZURE_OPENAI_MODELS_FROM_AZURE=true`,
+    );
+  }
+
   const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
   const apiShape = shapeOf(globalVersion);
   const apiVersions = familyApiVersions(settings, nameOf, globalVersion, apiShape, problems);
@@ -68,7 +87,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
   const allowAnonymous = settings.allowAnonymous ?? false;
   if (auth !== 'passthrough' && clientKeys.length === 0 && appConfiguration === undefined && !allowAnonymous) {
     problems.push(
-      `${auth === 'key' ? nameOf('fixedApiKey') + ' is set' : 'AZURE_OPENAI_AUTH is managed-identity'}, so the proxy holds the ` +
+      `AZURE_OPENAI_AUTH is ${auth}${auth === 'key' && settings.auth === undefined ? ` (as ${nameOf('fixedApiKey')} is set)` : ''}, so the proxy holds the ` +
         'Azure credential and would be an open relay: set PROXY_API_KEYS (comma-separated keys that callers must send), ' +
         'keep client keys in App Configuration, or, knowingly, set PROXY_ALLOW_ANONYMOUS=true',
     );
@@ -79,7 +98,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
   return {
     mode,
     azure: {
-      endpoint: settings.endpoint ?? '',
+      endpoint: endpoint ?? '',
       apiShape,
       apiVersion: globalVersion,
       apiVersions,
@@ -101,6 +120,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     },
     openai: { baseUrl: settings.openaiBaseUrl ?? DEFAULT_OPENAI_BASE_URL },
     clientKeys,
+    notices,
     allowAnonymous,
     streamCompat: settings.streamCompat ?? true,
     maxBodyBytes: settings.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -149,7 +169,9 @@ function checkBackends(
         const key = env[backend.keySetting];
         if (key === undefined || key.trim() === '') problems.push(`${named}: its key setting ${backend.keySetting} is not set`);
         else keys.set(backend.keySetting, key.trim());
-      } else if (auth === 'key' && !context.hasFixedKey) {
+      } else if (auth === 'key' && !context.hasFixedKey && backend.auth === 'key') {
+        // Only a backend that asks for a key itself: one that takes the proxy's auth has the problem said once,
+        // for AZURE_OPENAI_AUTH, not once per model.
         problems.push(`${named}: auth "key" needs a key: set keySetting, or AZURE_OPENAI_TOKEN`);
       }
     }

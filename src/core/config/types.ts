@@ -106,6 +106,8 @@ export interface ProxyConfig {
   /** Drop the empty-choices prompt-filter chunks from streams, for UIs that crash on them. */
   streamCompat: boolean;
   maxBodyBytes: number;
+  /** What the proxy made of a setting given in another form than expected, to say once at start (see assemble). */
+  notices: readonly string[];
   /** `*`, or the origins allowed (a request's own is answered when it is one of them). */
   corsAllowOrigin: '*' | readonly string[];
   appConfiguration?: AppConfigurationSettings;

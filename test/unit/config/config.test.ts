@@ -161,3 +161,44 @@ describe('loadConfig', () => {
     expect(config.azure.modelMap.explicit('gpt-4o')).toEqual(singleBackend('prod'));
   });
 });
+
+describe('problems reported truthfully, once each', () => {
+  it('says a missing key once, not once per mapped model, and never that a key is set when it is not', () => {
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_AUTH: 'key', AZURE_OPENAI_MODEL_MAPPER: 'a=a,b=b,c=c' });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toContain('AZURE_OPENAI_AUTH: "key" needs the key in AZURE_OPENAI_TOKEN');
+    expect(problems[1]).toMatch(/^AZURE_OPENAI_AUTH is key, so the proxy holds the Azure credential/);
+    expect(problems.join('\n')).not.toContain('is set');
+  });
+});
+
+describe('an endpoint pasted in another form', () => {
+  it("takes the origin of the portal's Target URI, and says so", () => {
+    const config = loadConfig({
+      AZURE_OPENAI_ENDPOINT: 'https://my-aoai.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2025-01-01-preview',
+      AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=gpt-4o',
+    });
+    expect(config.azure.endpoint).toBe('https://my-aoai.openai.azure.com');
+    expect(config.notices).toEqual([expect.stringContaining('AZURE_OPENAI_ENDPOINT: using https://my-aoai.openai.azure.com, the origin of')]);
+  });
+
+  it('takes the host names Azure OpenAI is served from, and a trailing slash, without a word', () => {
+    for (const endpoint of ['https://my-ai.cognitiveservices.azure.com/', 'https://my-hub.services.ai.azure.com', 'https://my-aoai.openai.azure.com/']) {
+      const config = loadConfig({ AZURE_OPENAI_ENDPOINT: endpoint, AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=gpt-4o' });
+      expect(config.azure.endpoint).toBe(endpoint.replace(/\/$/, ''));
+      expect(config.notices).toEqual([]);
+    }
+  });
+});
+
+describe('a configuration that would leave a model picker empty', () => {
+  it('says so, with what to set, when no model is mapped or listed from Azure', () => {
+    expect(loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' }).notices).toEqual([expect.stringMatching(/^No model map: GET \/v1\/models lists no model/)]);
+    expect(loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_MODELS_FROM_AZURE: 'true' }).notices).toEqual([]);
+  });
+});
