@@ -7,6 +7,7 @@
 import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
 import { firstSet, parseSetting, SETTING_NAMES, type SettingKey, type Settings, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
 import { ModelMap, ModelMapSyntaxError, type ModelTarget, parseModelMapper } from './modelMap';
+import { apiVersionStatus } from '../azure/apiVersions';
 
 export interface AssembleOptions {
   /** The store (if one is configured) has not been read yet and may supply the endpoint: do not require it. */
@@ -79,6 +80,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
   const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
   const apiShape = shapeOf(globalVersion);
   const apiVersions = familyApiVersions(settings, nameOf, globalVersion, apiShape, problems);
+  checkApiVersions(settings, nameOf, problems, notices);
   const auth = upstreamAuth(settings, problems);
   const backendKeys = checkBackends(env, modelMap, { apiShape, globalVersion, auth, hasFixedKey: settings.fixedApiKey !== undefined, keyPrefix, storeModels: store?.models }, problems);
 
@@ -223,6 +225,19 @@ function shapeOf(version: string): ApiShape {
  * previews serve get DEFAULT_PREVIEW_API_VERSION while the global one is a GA version. A family's setting must
  * fit the URL shape the global setting chose.
  */
+/** The api-versions given, against the ones Azure has: a typo stops start-up, a newer one is said once. */
+function checkApiVersions(settings: Settings, nameOf: (key: SettingKey) => string, problems: string[], notices: string[]): void {
+  for (const key of ['apiVersion', ...Object.values(FAMILY_SETTINGS)] as const) {
+    const version = settings[key];
+    if (version === undefined) continue;
+    const status = apiVersionStatus(version);
+    if (status === 'impossible') problems.push(`${nameOf(key)}: "${version}" is not a date; Azure's api-versions look like 2024-10-21 or 2025-04-01-preview`);
+    else if (status === 'unknown') {
+      problems.push(`${nameOf(key)}: "${version}" is not an api-version of Azure OpenAI (a typo?); for example ${DEFAULT_API_VERSION} or ${DEFAULT_PREVIEW_API_VERSION}`);
+    } else if (status === 'newer') notices.push(`${nameOf(key)}: "${version}" is newer than the api-versions this proxy knows; it is passed on as given`);
+  }
+}
+
 function familyApiVersions(
   settings: Settings,
   nameOf: (key: SettingKey) => string,

@@ -202,3 +202,19 @@ describe('a configuration that would leave a model picker empty', () => {
     expect(loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_MODELS_FROM_AZURE: 'true' }).notices).toEqual([]);
   });
 });
+
+describe('api-versions against the ones Azure has', () => {
+  const base = { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=gpt-4o' };
+  it.each([
+    ['2024-13-45', /AZURE_OPENAI_API_VERSION: "2024-13-45" is not a date/],
+    ['2024-10-22', /AZURE_OPENAI_API_VERSION: "2024-10-22" is not an api-version of Azure OpenAI \(a typo\?\)/],
+  ])('refuses %s, saying what is expected', (version, message) => {
+    expect(() => loadConfig({ ...base, AZURE_OPENAI_API_VERSION: version })).toThrow(message);
+  });
+
+  it('passes on a version newer than it knows, and says so; a known one, or v1, without a word', () => {
+    expect(loadConfig({ ...base, AZURE_OPENAI_API_VERSION: '2027-01-01-preview' }).notices).toEqual([expect.stringContaining('is newer than the api-versions this proxy knows')]);
+    for (const version of ['2024-10-21', '2025-04-01-preview', 'v1']) expect(loadConfig({ ...base, AZURE_OPENAI_API_VERSION: version }).notices).toEqual([]);
+    expect(() => loadConfig({ ...base, AZURE_OPENAI_API_VERSION_AUDIO: '2025-02-30-preview' })).toThrow(/AZURE_OPENAI_API_VERSION_AUDIO: "2025-02-30-preview" is not a date/);
+  });
+});
