@@ -42,7 +42,7 @@ describe('CORS', () => {
 
   it('refuses at start-up a value that is not an origin, saying what is expected', () => {
     expect(() => loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', PROXY_CORS_ALLOW_ORIGIN: 'https://chat.example/app' })).toThrow(
-      /PROXY_CORS_ALLOW_ORIGIN: "https:\/\/chat\.example\/app" is not an origin/,
+      /PROXY_CORS_ALLOW_ORIGIN: "https:\/\/chat\.example\/app" has "https:\/\/chat\.example\/app", which is not an origin/,
     );
     expect(loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' }).corsAllowOrigin).toBe('*');
   });

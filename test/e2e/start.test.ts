@@ -22,6 +22,7 @@ describe('npm start', () => {
     } finally {
       await proxy.stop();
     }
+    expect(proxy.output()).toContain('Azure OpenAI proxy stopped (SIGTERM)');
   });
 
   it("takes the portal's Target URI as the endpoint's origin, and says so in one line", async () => {
@@ -47,7 +48,7 @@ describe('npm start', () => {
   it.each([
     [{ AZURE_OPENAI_MODEL_MAPPER: 'gpt-4o=a,oops' }, /AZURE_OPENAI_MODEL_MAPPER: entry 2 "oops" is not of the form model=deployment/],
     [{ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_TOKEN: 'held-azure-key' }, /set PROXY_API_KEYS/],
-    [{ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_VER: 'latest' }, /AZURE_OPENAI_API_VER: must look like 2024-10-21/],
+    [{ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_VER: 'latest' }, /AZURE_OPENAI_API_VER: "latest" must look like 2024-10-21/],
   ])('refuses to start with %j', async (env, message) => {
     const { output, exited } = runProxyProcess({ PORT: '0', ...env });
     expect(await exited).toBe(1);

@@ -192,6 +192,16 @@ describe('handlers', () => {
 });
 
 describe('configuration at start-up', () => {
+  // The proxy logs why it could not start, once per attempt, as an error: expected here, so kept, and checked.
+  let errors: jest.SpyInstance;
+  beforeEach(() => {
+    errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    expect(errors.mock.calls.map((call) => String(call[0])).every((line) => line.startsWith('the proxy could not start'))).toBe(true);
+    errors.mockRestore();
+  });
+
   /** A function's handler, loaded afresh with the given app settings, which stay until `restore`. */
   function loadHandler(file: string, name: string, settings: Record<string, string | undefined>): { handler: HttpHandler; restore: () => void } {
     const env = { ...process.env };

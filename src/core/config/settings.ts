@@ -130,7 +130,7 @@ function buildSettingSchemas() {
           }
           // An origin is scheme://host[:port]: a trailing slash is forgiven, a path is not (browsers never send one).
           if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-            ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin: give * or a comma-separated list of scheme://host[:port], without a path` });
+            ctx.addIssue({ code: 'custom', message: `has "${item}", which is not an origin: give * or a comma-separated list of scheme://host[:port], without a path` });
             return z.NEVER;
           }
           origins.push(url.origin);
@@ -180,14 +180,44 @@ export function firstSet(env: Environment, names: readonly string[]): { name: st
 }
 
 export function reason(error: z.ZodError): string {
-  return error.issues.map((issue) => issue.message).join('; ');
+  return [...new Set(error.issues.map((issue) => issue.message))].join('; ');
 }
 
-/** Validates one raw value for a setting; the message names where it came from. */
+/** Settings whose values are secrets: a problem with one never shows it. */
+const SECRET_SETTINGS: ReadonlySet<SettingKey> = new Set(['fixedApiKey', 'appConfigConnectionString', 'clientKeys']);
+
+/** What each kind of setting takes, in words, where the schema's own message would be a parser's. */
+const EXPECTED: Partial<Record<SettingKey, string>> = {
+  mode: 'azure or openai',
+  auth: 'passthrough, key or managed-identity',
+  allowAnonymous: 'true or false',
+  modelsFromAzure: 'true or false',
+  streamCompat: 'true or false',
+  maxBodyBytes: 'a whole number of bytes above 0',
+  appConfigRefreshSeconds: 'a whole number of seconds above 0',
+  appConfigStartupTimeoutSeconds: 'a whole number of seconds above 0',
+  maxAttempts: 'a whole number above 0',
+  deadlineSeconds: 'a number of seconds above 0',
+  attemptTimeoutSeconds: 'a number of seconds above 0',
+  cooldownMaxSeconds: 'a number of seconds above 0',
+  circuitFailures: 'a whole number above 0',
+  circuitFailureRate: 'a percentage above 0, up to 100',
+  circuitOpenSeconds: 'a number of seconds above 0',
+  fixedApiKey: 'a key, not blank',
+  managedIdentityClientId: 'a client id, not blank',
+  appConfigLabel: 'a label, not blank',
+};
+
+/**
+ * Validates one raw value for a setting. The message names where it came from, shows the value (never a secret's),
+ * and says what is expected: the schema's own words where they say it (`must look like 2024-10-21`), else ours.
+ */
 export function parseSetting<K extends SettingKey>(key: K, raw: string, where: string, problems: string[]): Settings[K] | undefined {
   const parsed = settingSchemas()[key].safeParse(raw);
   if (parsed.success) return parsed.data as Settings[K];
-  problems.push(`${where}: ${reason(parsed.error)}`);
+  const shown = SECRET_SETTINGS.has(key) ? '(value not shown)' : JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw);
+  const expected = EXPECTED[key];
+  problems.push(expected === undefined ? `${where}: ${shown} ${reason(parsed.error)}` : `${where}: ${shown} is not ${expected}`);
   return undefined;
 }
 

@@ -80,8 +80,13 @@ async function main(): Promise<void> {
   const upstream = config.mode === 'openai' ? config.openai.baseUrl : config.azure.endpoint;
   console.info(`Azure OpenAI proxy listening on ${host.url}/v1 (upstream ${upstream})`);
 
-  const stop = (): void => {
-    void Promise.all([host.close(), proxy.close(), emulator?.close()]).then(() => process.exit(0));
+  const stop = (signal: NodeJS.Signals): void => {
+    // Streams in flight are cut: say so, and do not wait on anything for more than a second.
+    setTimeout(() => process.exit(0), 1000).unref();
+    void Promise.all([host.close(), proxy.close(), emulator?.close()]).then(() => {
+      console.info(`Azure OpenAI proxy stopped (${signal})`);
+      process.exit(0);
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -97,7 +97,7 @@ describe('loadConfig', () => {
     ]);
     const secret = 'not-a-connection-string-but-secret';
     const problems = problemsOf({ ...endpoint, AZURE_APPCONFIG_CONNECTION_STRING: secret });
-    expect(problems[0]).toMatch(/^AZURE_APPCONFIG_CONNECTION_STRING: must be of the form/);
+    expect(problems[0]).toMatch(/^AZURE_APPCONFIG_CONNECTION_STRING: \(value not shown\) must be of the form Endpoint=[^;]*;Id=\.\.\.;Secret=\.\.\.$/);
     expect(problems.join()).not.toContain(secret);
   });
 
@@ -105,7 +105,7 @@ describe('loadConfig', () => {
     const store = { AZURE_APPCONFIG_ENDPOINT: 'https://my-store.azconfig.io' };
     expect(checkEnvironment(store)?.endpoint).toBe('https://my-store.azconfig.io');
     expect(() => checkEnvironment({})).toThrow('AZURE_OPENAI_ENDPOINT: required');
-    expect(() => checkEnvironment({ ...store, AZURE_OPENAI_APIVERSION: 'latest' })).toThrow('AZURE_OPENAI_APIVERSION: must look like');
+    expect(() => checkEnvironment({ ...store, AZURE_OPENAI_APIVERSION: 'latest' })).toThrow('AZURE_OPENAI_APIVERSION: "latest" must look like');
     expect(checkEnvironment(endpoint)).toBeUndefined();
   });
 
@@ -123,7 +123,7 @@ describe('loadConfig', () => {
     expect(config.azure.modelMap.explicit('gpt-4o')).toEqual({ backends: [{ deployment: 'store-4o', endpoint: 'https://other.openai.azure.com', priority: 1, weight: 1 }] });
     expect(config.azure.modelMap.explicit('gpt-4')).toEqual(singleBackend('env-4'));
     expect(() => assembleConfig(endpoint, { settings: { apiVersion: 'latest' }, models: new Map(), clientKeys: [] })).toThrow(
-      'App Configuration openai-proxy:api-version: must look like',
+      'App Configuration openai-proxy:api-version: "latest" must look like',
     );
   });
 
@@ -216,5 +216,26 @@ describe('api-versions against the ones Azure has', () => {
     expect(loadConfig({ ...base, AZURE_OPENAI_API_VERSION: '2027-01-01-preview' }).notices).toEqual([expect.stringContaining('is newer than the api-versions this proxy knows')]);
     for (const version of ['2024-10-21', '2025-04-01-preview', 'v1']) expect(loadConfig({ ...base, AZURE_OPENAI_API_VERSION: version }).notices).toEqual([]);
     expect(() => loadConfig({ ...base, AZURE_OPENAI_API_VERSION_AUDIO: '2025-02-30-preview' })).toThrow(/AZURE_OPENAI_API_VERSION_AUDIO: "2025-02-30-preview" is not a date/);
+  });
+});
+
+describe('problem messages a person can act on', () => {
+  it('name the setting, show the value (never a secret), and say what is expected, in words', () => {
+    const problems = problemsOf({
+      AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com',
+      PROXY_MAX_ATTEMPTS: 'three',
+      PROXY_DEADLINE_SECONDS: '-5',
+      AZURE_OPENAI_STREAM_COMPAT: 'maybe',
+      AZURE_OPENAI_AUTH: 'token',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PROXY_MAX_ATTEMPTS: "three" is not a whole number above 0',
+        'PROXY_DEADLINE_SECONDS: "-5" is not a number of seconds above 0',
+        'AZURE_OPENAI_STREAM_COMPAT: "maybe" is not true or false',
+        'AZURE_OPENAI_AUTH: "token" is not passthrough, key or managed-identity',
+      ]),
+    );
+    expect(problems.join('\n')).not.toMatch(/Invalid input|expected number|received NaN/);
   });
 });
