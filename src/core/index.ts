@@ -19,4 +19,4 @@ export { errorResponse } from './errors/catalogue';
 export { CATCH_ALL_FUNCTION, functionRoute } from './routes/routes';
 // What adapters implement.
 export type { RequestMetrics } from './usage/metrics';
-export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache } from './upstream/credential';
+export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache, tokenScopeFor } from './upstream/credential';

@@ -9,7 +9,7 @@ import type { TokenCredential } from '@azure/identity';
 import { appConfigurationReader } from '../adapters/azure/appConfiguration';
 import { loadIdentity } from '../adapters/azure/sdks';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
-import { assembleConfig, checkEnvironment, COGNITIVE_SERVICES_SCOPE, createProxy, createUpstreamCredentials, staticConfigSource, StoreConfigSource, TokenCache, type ConfigSource, type Environment, type Logger, type OpenAIProxy, type ProxyOptions } from '../core';
+import { assembleConfig, checkEnvironment, createProxy, createUpstreamCredentials, staticConfigSource, StoreConfigSource, TokenCache, type ConfigSource, type Environment, type Logger, type OpenAIProxy, type ProxyOptions } from '../core';
 
 export interface FromEnvironmentOptions extends ProxyOptions {
   logger: Logger;
@@ -29,17 +29,20 @@ export async function createProxyFromEnvironment(env: Environment, options: From
   const source = await configSourceFromEnvironment(env, { logger: options.logger });
   const { azure, notices } = source.current();
   for (const notice of notices) options.logger.warn(notice);
-  let tokens: TokenCache | undefined;
-  // Made on first use: the proxy's auth, or only some backends of a pool, may use the managed identity.
-  const credentials =
-    options.credentials ??
-    createUpstreamCredentials(
-      () =>
-        (tokens ??= new TokenCache(
-          new (loadIdentity().DefaultAzureCredential)(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId }),
-          COGNITIVE_SERVICES_SCOPE,
-        )),
-    );
+  // Made on first use: the proxy's auth, or only some backends of a pool, may use the managed identity; one cache per
+  // scope, that is per cloud (tokenScopeFor), with one credential.
+  let credential: TokenCredential | undefined;
+  const caches = new Map<string, TokenCache>();
+  const tokens = (scope: string): TokenCache => {
+    let cache = caches.get(scope);
+    if (cache === undefined) {
+      credential ??= new (loadIdentity().DefaultAzureCredential)(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId });
+      cache = new TokenCache(credential, scope);
+      caches.set(scope, cache);
+    }
+    return cache;
+  };
+  const credentials = options.credentials ?? createUpstreamCredentials(tokens);
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
   const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString, { ...monitorCredential(env) }) : undefined);
   return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }) });

@@ -11,6 +11,23 @@ import { proxyError, ProxyError } from '../errors/catalogue';
 
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
+/**
+ * The Entra token scope for an Azure OpenAI endpoint: its cloud's Cognitive Services audience. Azure Government
+ * (`*.openai.azure.us`, `*.cognitiveservices.azure.us`) and Azure China (`*.openai.azure.cn`, `*.cognitiveservices.azure.cn`)
+ * have their own; every other host, the public cloud's.
+ */
+export function tokenScopeFor(endpoint: string): string {
+  let host = '';
+  try {
+    host = new URL(endpoint).hostname.toLowerCase();
+  } catch {
+    return COGNITIVE_SERVICES_SCOPE;
+  }
+  if (host.endsWith('.azure.us')) return 'https://cognitiveservices.azure.us/.default';
+  if (host.endsWith('.azure.cn')) return 'https://cognitiveservices.azure.cn/.default';
+  return COGNITIVE_SERVICES_SCOPE;
+}
+
 export interface AccessToken {
   token: string;
   expiresOnTimestamp: number;
@@ -90,7 +107,8 @@ export interface UpstreamCredentials {
   headers(config: ProxyConfig, caller: Caller, backend?: Backend): Promise<Record<string, string>>;
 }
 
-export function createUpstreamCredentials(tokens?: () => TokenCache): UpstreamCredentials {
+/** `tokens(scope)`: the token cache for a scope (one per cloud the backends are in), made on first use. */
+export function createUpstreamCredentials(tokens?: (scope: string) => TokenCache): UpstreamCredentials {
   return {
     async headers(config, caller, backend): Promise<Record<string, string>> {
       switch (backend?.auth ?? config.azure.auth) {
@@ -102,7 +120,7 @@ export function createUpstreamCredentials(tokens?: () => TokenCache): UpstreamCr
         }
         case 'managed-identity': {
           if (tokens === undefined) throw tokenUnavailable(new Error('no managed identity credential is set up'));
-          return { authorization: `Bearer ${await tokens().get()}` };
+          return { authorization: `Bearer ${await tokens(tokenScopeFor(backend?.endpoint ?? config.azure.endpoint)).get()}` };
         }
       }
     },

@@ -1,4 +1,5 @@
-import { TokenCache, type AccessToken, type TokenSource } from '../../../src/core/upstream/credential';
+import { createUpstreamCredentials, TokenCache, tokenScopeFor, type AccessToken, type TokenSource } from '../../../src/core/upstream/credential';
+import { loadConfig } from '../../../src/core/config/config';
 import { proxyErrorOf } from '../../support/proxyError';
 
 const MINUTE = 60_000;
@@ -69,5 +70,32 @@ describe('TokenCache', () => {
     expect(error.status).toBe(503);
     expect(error.fields.message).toContain('no token after 150 ms');
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('the token scope of each cloud', () => {
+  it.each([
+    ['https://r.openai.azure.com', 'https://cognitiveservices.azure.com/.default'],
+    ['https://r.cognitiveservices.azure.com', 'https://cognitiveservices.azure.com/.default'],
+    ['https://hub.services.ai.azure.com', 'https://cognitiveservices.azure.com/.default'],
+    ['https://r.openai.azure.us', 'https://cognitiveservices.azure.us/.default'],
+    ['https://r.cognitiveservices.azure.us', 'https://cognitiveservices.azure.us/.default'],
+    ['https://r.openai.azure.cn', 'https://cognitiveservices.azure.cn/.default'],
+    ['https://r.cognitiveservices.azure.cn', 'https://cognitiveservices.azure.cn/.default'],
+  ])('%s asks for %s', (endpoint, scope) => {
+    expect(tokenScopeFor(endpoint)).toBe(scope);
+  });
+
+  it("asks each backend's cloud for its token, the main endpoint's when it names none", async () => {
+    const asked: string[] = [];
+    const credentials = createUpstreamCredentials((scope) => {
+      asked.push(scope);
+      return new TokenCache({ getToken: async () => ({ token: `t-${scope}`, expiresOnTimestamp: Date.now() + 3_600_000 }) }, scope);
+    });
+    const config = loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://gov.openai.azure.us', AZURE_OPENAI_AUTH: 'managed-identity', PROXY_API_KEYS: 'k' });
+    expect(await credentials.headers(config, {})).toEqual({ authorization: 'Bearer t-https://cognitiveservices.azure.us/.default' });
+    const china = { deployment: 'd', endpoint: 'https://cn.openai.azure.cn', auth: 'managed-identity' as const, priority: 1, weight: 1 };
+    expect(await credentials.headers(config, {}, china)).toEqual({ authorization: 'Bearer t-https://cognitiveservices.azure.cn/.default' });
+    expect(asked).toEqual(['https://cognitiveservices.azure.us/.default', 'https://cognitiveservices.azure.cn/.default']);
   });
 });
