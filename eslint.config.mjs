@@ -56,7 +56,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/hosting/**/*.ts', 'src/functions/**/*.ts'],
+    files: ['src/hosting/**/*.ts', 'src/functions/**/*.ts', 'src/cli/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
