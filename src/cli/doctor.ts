@@ -47,6 +47,12 @@ export interface DoctorOptions {
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/** A failed check from what was thrown, with its fix. */
+function failure(name: string, error: unknown, fix: string): Check {
+  const detail = error instanceof ConfigError ? error.problems.join('; ') : error instanceof Error ? error.message : String(error);
+  return { name, status: 'failed', detail, fix };
+}
+
 /** Every check, in order; later ones are skipped when what they need failed. */
 export async function runDoctor(env: Environment, options: DoctorOptions): Promise<Check[]> {
   const checks: Check[] = [];
@@ -62,18 +68,12 @@ export async function runDoctor(env: Environment, options: DoctorOptions): Promi
         checks.push({ name: 'App Configuration', status: 'passed', detail: `read ${config.azure.modelMap.size} mapped models and ${config.clientKeys.length} client keys` });
       } catch (error) {
         checks.push({ name: 'settings', status: 'passed', detail: 'the app settings are valid' });
-        checks.push({
-          name: 'App Configuration',
-          status: 'failed',
-          detail: error instanceof Error ? error.message : String(error),
-          fix: "check AZURE_APPCONFIG_ENDPOINT and the identity's App Configuration Data Reader role",
-        });
+        checks.push(failure('App Configuration', error, "check AZURE_APPCONFIG_ENDPOINT and the identity's App Configuration Data Reader role"));
         return checks;
       }
     }
   } catch (error) {
-    const detail = error instanceof ConfigError ? error.problems.join('; ') : error instanceof Error ? error.message : String(error);
-    checks.push({ name: 'settings', status: 'failed', detail, fix: 'correct the settings named (README, "Configuration")' });
+    checks.push(failure('settings', error, 'correct the settings named (README, "Configuration")'));
     return checks;
   }
   checks.unshift({ name: 'settings', status: 'passed', detail: config.notices.length === 0 ? 'valid' : `valid; ${config.notices.join('; ')}` });
@@ -110,12 +110,7 @@ export async function runDoctor(env: Environment, options: DoctorOptions): Promi
   try {
     headers = await credentials.headers(config, { passthroughKey: doctorKey ?? '' });
   } catch (error) {
-    checks.push({
-      name: 'credential',
-      status: 'failed',
-      detail: error instanceof Error ? error.message : String(error),
-      fix: 'give the app a managed identity, or set AZURE_CLIENT_ID to the user-assigned one',
-    });
+    checks.push(failure('credential', error, 'give the app a managed identity, or set AZURE_CLIENT_ID to the user-assigned one'));
     return checks;
   }
   const timeoutMs = options.timeoutMs ?? 15_000;
