@@ -22,6 +22,5 @@ export type { RequestMetrics } from './usage/metrics';
 export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache, tokenScopeFor } from './upstream/credential';
 // What the doctor (src/cli) checks the way the proxy would.
 export { deploymentTarget, resourceUrl } from './azure/azureApi';
-export { apiVersionStatus } from './azure/apiVersions';
 export { primaryBackend } from './config/modelMap';
 export type { ProxyConfig } from './config/config';

@@ -7,9 +7,10 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { appConfigurationReader } from '../adapters/azure/appConfiguration';
+import { managedIdentityTokens } from '../adapters/azure/identity';
 import { loadIdentity } from '../adapters/azure/sdks';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
-import { assembleConfig, checkEnvironment, createProxy, createUpstreamCredentials, staticConfigSource, StoreConfigSource, TokenCache, type ConfigSource, type Environment, type Logger, type OpenAIProxy, type ProxyOptions } from '../core';
+import { assembleConfig, checkEnvironment, createProxy, createUpstreamCredentials, staticConfigSource, StoreConfigSource, type ConfigSource, type Environment, type Logger, type OpenAIProxy, type ProxyOptions } from '../core';
 
 export interface FromEnvironmentOptions extends ProxyOptions {
   logger: Logger;
@@ -29,20 +30,8 @@ export async function createProxyFromEnvironment(env: Environment, options: From
   const source = await configSourceFromEnvironment(env, { logger: options.logger });
   const { azure, notices } = source.current();
   for (const notice of notices) options.logger.warn(notice);
-  // Made on first use: the proxy's auth, or only some backends of a pool, may use the managed identity; one cache per
-  // scope, that is per cloud (tokenScopeFor), with one credential.
-  let credential: TokenCredential | undefined;
-  const caches = new Map<string, TokenCache>();
-  const tokens = (scope: string): TokenCache => {
-    let cache = caches.get(scope);
-    if (cache === undefined) {
-      credential ??= new (loadIdentity().DefaultAzureCredential)(azure.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: azure.managedIdentityClientId });
-      cache = new TokenCache(credential, scope);
-      caches.set(scope, cache);
-    }
-    return cache;
-  };
-  const credentials = options.credentials ?? createUpstreamCredentials(tokens);
+  // Made on first use: the proxy's auth, or only some backends of a pool, may use the managed identity.
+  const credentials = options.credentials ?? createUpstreamCredentials(managedIdentityTokens(azure.managedIdentityClientId));
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
   const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString, { ...monitorCredential(env) }) : undefined);
   return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }) });

@@ -3,7 +3,7 @@
  * OpenAI's shape, bodies streamed through without buffering.
  */
 import { convertAzureError, jsonResponse } from '../errors/catalogue';
-import { withBodyStage, type ProxyResponse } from '../http/proxyResponse';
+import { isEventStream, withBodyStage, type ProxyResponse } from '../http/proxyResponse';
 import { createSseErrorEventStage } from '../streams/sseErrorEvent';
 import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from './streamCompat';
 import { createUsageStage, type TokenUsage } from '../usage/usage';
@@ -43,10 +43,6 @@ function isJson(headers: Headers): boolean {
   return /^application\/(?:[\w.+-]+\+)?json\b/i.test(headers.get('content-type') ?? '');
 }
 
-export function isEventStream(headers: Headers): boolean {
-  return headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
-}
-
 export async function relayAzureResponse(upstream: ProxyResponse, options: RelayOptions): Promise<ProxyResponse> {
   if (upstream.status >= 400) {
     const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
@@ -62,7 +58,7 @@ export async function relayAzureResponse(upstream: ProxyResponse, options: Relay
     if (length !== null) headers.set('content-length', length);
     return { status: upstream.status, headers, body: upstream.body };
   }
-  const eventStream = isEventStream(upstream.headers);
+  const eventStream = isEventStream(upstream);
   const json = isJson(upstream.headers);
   let staged = upstream;
   if (options.onUsage !== undefined && (eventStream || json)) staged = withBodyStage(staged, createUsageStage(options.onUsage));

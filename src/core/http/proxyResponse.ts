@@ -75,12 +75,15 @@ export async function discardBody(response: ProxyResponse): Promise<void> {
   await response.body?.cancel().catch(() => undefined);
 }
 
-/** The response as a web Response, for callers that want one (web-standard hosts, tests). */
-/** Whether a response is an event stream (its headers are then sent at once, before any event). */
-export function isEventStream(response: ProxyResponse): boolean {
+/**
+ * Whether a response (the proxy's, or Azure's it relays) is an event stream: its stages then work event by event,
+ * and hosts send its headers at once, before any event.
+ */
+export function isEventStream(response: { headers: Headers }): boolean {
   return response.headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
 }
 
+/** The response as a web Response, for callers that want one (web-standard hosts, tests). */
 export function toWebResponse(response: ProxyResponse): Response {
   if (response instanceof Response) return response;
   return new Response(response.body, { status: response.status, headers: response.headers });
