@@ -99,9 +99,10 @@ export async function readJsonBody(request: ProxyRequest, limit: number): Promis
 
 /** A JSON object from the bytes a client sent, or a 400 in OpenAI's shape. */
 export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw proxyError(
       'invalid_json',
@@ -111,7 +112,7 @@ export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw proxyError('invalid_json', 'The request body must be a JSON object.');
   }
-  assertOneModel(bytes);
+  assertOneModel(text);
   return { bytes, json: json as Record<string, unknown> };
 }
 
@@ -119,8 +120,7 @@ export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
  * Refuses a body that names `model` more than once: JSON.parse keeps the last, another parser may keep the first,
  * so the model checked would not be the model used.
  */
-function assertOneModel(bytes: Uint8Array): void {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+function assertOneModel(text: string): void {
   // Cheap first: most bodies hold the word once.
   const first = text.indexOf('"model"');
   if (first === -1 || text.indexOf('"model"', first + 1) === -1) return;

@@ -124,9 +124,8 @@ export class Balancer {
     return state;
   }
 
-  /** Whether a backend may be tried now: not cooling down, its circuit closed, or half-open with no probe out. */
-  #isAvailable(backend: Backend, defaultEndpoint: string, now: number): boolean {
-    const state = this.#states.get(backendKey(backend, defaultEndpoint));
+  /** Whether a backend (its state) may be tried now: not cooling down, its circuit closed, or half-open with no probe out. */
+  #isAvailable(state: BackendState | undefined, now: number): boolean {
     if (state === undefined) return true;
     if (now < state.coolingUntil) return false;
     if (!state.open) return true;
@@ -139,9 +138,8 @@ export class Balancer {
     return state !== undefined && state.open && now >= state.coolingUntil;
   }
 
-  /** A half-open backend chosen: this request is its probe, and no other is sent until it reports. */
-  #picked(backend: Backend, defaultEndpoint: string, now: number, settings: RoutingSettings): Choice {
-    const state = this.#states.get(backendKey(backend, defaultEndpoint));
+  /** A backend chosen; when half-open, this request is its probe, and no other is sent until it reports. */
+  #picked(backend: Backend, state: BackendState | undefined, now: number, settings: RoutingSettings): Choice {
     if (state?.open === true && now >= state.openUntil) state.probeUntil = now + settings.attemptTimeoutMs;
     return { kind: 'backend', backend };
   }
@@ -151,12 +149,18 @@ export class Balancer {
     const now = this.#now();
     // A single backend, not set aside: nothing to weigh (the common case, kept cheap).
     const only = backends.length === 1 ? backends[0] : undefined;
-    if (only !== undefined && !tried.has(only) && this.#isAvailable(only, defaultEndpoint, now)) return this.#picked(only, defaultEndpoint, now, settings);
+    if (only !== undefined && !tried.has(only)) {
+      const state = this.#states.get(backendKey(only, defaultEndpoint));
+      if (this.#isAvailable(state, now)) return this.#picked(only, state, now, settings);
+    }
     const untried = backends.filter((b) => !tried.has(b));
     const priorities = [...new Set(untried.map((b) => b.priority))].sort((a, b) => a - b);
     for (const priority of priorities) {
-      const available = untried.filter((b) => b.priority === priority && this.#isAvailable(b, defaultEndpoint, now));
-      if (available.length > 0) return this.#picked(this.#roundRobin(available, defaultEndpoint), defaultEndpoint, now, settings);
+      const available = untried.filter((b) => b.priority === priority && this.#isAvailable(this.#states.get(backendKey(b, defaultEndpoint)), now));
+      if (available.length > 0) {
+        const chosen = this.#roundRobin(available, defaultEndpoint);
+        return this.#picked(chosen, this.#states.get(backendKey(chosen, defaultEndpoint)), now, settings);
+      }
     }
     // Panic: every backend left is set aside, and some only by their circuits. Try those (in priority order,
     // by weight) rather than refuse the request without trying: a circuit steers traffic, it never stops it.

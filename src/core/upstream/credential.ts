@@ -17,6 +17,18 @@ export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.de
  * have their own; every other host, the public cloud's.
  */
 export function tokenScopeFor(endpoint: string): string {
+  // Asked on every call with the managed identity; endpoints come from the configuration only, so this stays small.
+  let scope = scopes.get(endpoint);
+  if (scope === undefined) {
+    scope = scopeOfHost(endpoint);
+    scopes.set(endpoint, scope);
+  }
+  return scope;
+}
+
+const scopes = new Map<string, string>();
+
+function scopeOfHost(endpoint: string): string {
   let host = '';
   try {
     host = new URL(endpoint).hostname.toLowerCase();
