@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { MAX_PENDING_EVENT_BYTES } from '../../src/core/azure/streamCompat';
 import { STREAM_BROKEN_MESSAGE } from '../../src/core/streams/sseErrorEvent';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
+import { writeBigBody } from '../support/bigBody';
 import { startProxy, type RunningProxy } from '../support/stack';
 
 let azure: Server;
@@ -23,19 +24,7 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write('data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n');
         // One event that never ends: 64 KB at a time, past the bound.
-        const piece = `data: ${'x'.repeat(64 * 1024)}\n`;
-        let sent = 0;
-        const write = (): void => {
-          while (sent < MAX_PENDING_EVENT_BYTES + 1024 * 1024 && !res.destroyed) {
-            sent += piece.length;
-            if (!res.write(piece)) {
-              res.once('drain', write);
-              return;
-            }
-          }
-          res.end();
-        };
-        write();
+        writeBigBody(res, MAX_PENDING_EVENT_BYTES + 1024 * 1024, { sent: 0 }, Buffer.from(`data: ${'x'.repeat(64 * 1024)}\n`));
       } else if (path === '/openai/models') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(`{"data":[${Array.from({ length: 100_000 }, (_, i) => `{"id":"model-${i}-${'m'.repeat(80)}","capabilities":{"chat_completion":true}}`).join(',')}]}`);

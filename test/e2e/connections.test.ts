@@ -5,6 +5,7 @@
  */
 import { Agent, request } from 'node:http';
 import { EMULATOR_API_KEY } from '../../src/emulator/server';
+import { writeBigBody } from '../support/bigBody';
 import { startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
@@ -36,19 +37,7 @@ function send(agent: Agent, path: string, options: { head?: Buffer; bodyBytes?: 
       return;
     }
     if (options.head !== undefined) req.write(options.head);
-    const chunk = Buffer.alloc(64 * 1024, 120);
-    let sent = 0;
-    const write = (): void => {
-      while (sent < (options.bodyBytes ?? 0)) {
-        sent += chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', write);
-          return;
-        }
-      }
-      req.end();
-    };
-    write();
+    writeBigBody(req, options.bodyBytes, { sent: 0 }, Buffer.alloc(64 * 1024, 120));
   });
 }
 

@@ -1,21 +1,21 @@
-/** An upstream answer larger than any buffer on the way, for the tests of slow clients. */
-import type { ServerResponse } from 'node:http';
+/** A body larger than any buffer on the way (an upstream answer, a client's upload), for the tests of slow peers. */
+import type { Writable } from 'node:stream';
 
 /**
- * Writes `size` bytes into `res` as fast as it takes them (waiting for 'drain' when it is full), counting what it
- * has taken in `progress.sent`, then ends it. With backpressure all the way, a client that reads nothing stops it.
+ * Writes `size` bytes into `out`, `piece` after `piece`, as fast as it takes them (waiting for 'drain' when it is
+ * full), counting what it has taken in `progress.sent`, then ends it. With backpressure all the way, a reader that
+ * reads nothing stops it.
  */
-export function writeBigBody(res: ServerResponse, size: number, progress: { sent: number }): void {
-  const piece = Buffer.alloc(64 * 1024, 1);
+export function writeBigBody(out: Writable, size: number, progress: { sent: number }, piece: Buffer = Buffer.alloc(64 * 1024, 1)): void {
   const pump = (): void => {
     while (progress.sent < size) {
       progress.sent += piece.length;
-      if (!res.write(piece)) {
-        res.once('drain', pump);
+      if (!out.write(piece)) {
+        out.once('drain', pump);
         return;
       }
     }
-    res.end();
+    out.end();
   };
   pump();
 }
