@@ -16,8 +16,11 @@ param location string = resourceGroup().location
 @description('The main Azure OpenAI endpoint, https://<resource>.openai.azure.com.')
 param openAIEndpoint string
 
-@description('Resource ids of the Azure OpenAI accounts the app calls; its identity gets openAIRole on each.')
+@description('Resource ids of the Azure OpenAI accounts the app calls; its identity gets openAIRole on each. The first is openAIEndpoint\'s account.')
 param openAIAccountIds array = []
+
+@description('Find the first account\'s deployments in Resource Manager (AZURE_OPENAI_RESOURCE_ID), so GET /v1/models lists them and a model name reaches the one deployment running it. openAIRole grants the read: both roles include Microsoft.CognitiveServices/*/read.')
+param discoverDeployments bool = true
 
 @description('The app\'s role on those accounts. User covers inference (chat, embeddings, images, audio, responses, assistants); Contributor also covers uploading files, batches and fine-tuning (README, "Deploy to Azure").')
 @allowed([
@@ -185,6 +188,8 @@ module functionApp 'app/functionApp.bicep' = {
       {
         AZURE_OPENAI_ENDPOINT: openAIEndpoint
         AZURE_OPENAI_AUTH: authMode
+        // Empty (so unset) without an account id: the proxy then serves mapped models and deployment names.
+        AZURE_OPENAI_RESOURCE_ID: discoverDeployments && !empty(filter(openAIAccountIds, id => !empty(id))) ? filter(openAIAccountIds, id => !empty(id))[0] : ''
         AZURE_APPCONFIG_ENDPOINT: appConfig.outputs.endpoint
         AZURE_APPCONFIG_KEY_PREFIX: appConfigKeyPrefix
         AZURE_APPCONFIG_LABEL: appConfigLabel

@@ -1,6 +1,7 @@
 // The app identity's role on one Azure OpenAI account (deployed at that account's resource group, which may be
 // another one): Cognitive Services OpenAI User for inference, or OpenAI Contributor, which also allows uploading
-// files, batches and fine-tuning jobs.
+// files, batches and fine-tuning jobs. Both include Microsoft.CognitiveServices/*/read, which lists the account's
+// deployments for the proxy's discovery (AZURE_OPENAI_RESOURCE_ID).
 param accountName string
 param principalId string
 @allowed([

@@ -7,7 +7,8 @@
  *   endpoint        Azure OpenAI answers at the endpoint
  *   credential      the proxy's credential is accepted (managed identity: a token; key: the key; passthrough: none)
  *   api-versions    every family's version is one Azure has
- *   deployments     each mapped deployment exists and answers, with --call only: one request each, max_tokens 1
+ *   discovery       Resource Manager lists the account's deployments (AZURE_OPENAI_RESOURCE_ID), with the app's identity
+ *   deployments     each mapped or discovered deployment exists and answers, with --call only: one request each, max_tokens 1
  *
  * In passthrough mode the proxy holds no key: the checks that call Azure use AZURE_OPENAI_DOCTOR_KEY when set.
  */
@@ -20,9 +21,13 @@ import {
   ConfigError,
   createUpstreamCredentials,
   deploymentTarget,
+  discoveryFix,
+  resourceManagerDeployments,
+  resourceManagerScope,
   primaryBackend,
   resourceUrl,
   StoreConfigSource,
+  type Backend,
   type Environment,
   type Logger,
   type ProxyConfig,
@@ -84,9 +89,25 @@ export async function runDoctor(env: Environment, options: DoctorOptions): Promi
   // each family's, to see.
   checks.push({ name: 'api-versions', status: 'passed', detail: Object.entries(config.azure.apiVersions).map(([family, v]) => `${family} ${v}`).join(', ') });
 
+  const tokens = managedIdentityTokens(config.azure.managedIdentityClientId);
+  const discovery = config.azure.discovery;
+  if (discovery === undefined) {
+    checks.push({ name: 'discovery', status: 'skipped', detail: "AZURE_OPENAI_RESOURCE_ID is not set: only mapped models and deployment names are served" });
+  } else {
+    const { resourceManagerEndpoint: endpoint, resourceId } = discovery;
+    try {
+      const deployments = await resourceManagerDeployments({ endpoint, resourceId, token: () => tokens(resourceManagerScope(endpoint)).get(), timeoutMs: options.timeoutMs ?? 15_000 }).list();
+      config = { ...config, azure: { ...config.azure, modelMap: config.azure.modelMap.withDiscovered(deployments) } };
+      const named = deployments.map((d) => `${d.name} (${d.model}${d.modelVersion === undefined ? '' : ` ${d.modelVersion}`})`);
+      checks.push({ name: 'discovery', status: 'passed', detail: `${endpoint} lists ${deployments.length} deployment${deployments.length === 1 ? '' : 's'}${named.length === 0 ? '' : `: ${named.join(', ')}`}` });
+    } catch (error) {
+      checks.push(failure('discovery', error, discoveryFix(error)));
+    }
+  }
+
   // The credential, as the proxy would send it.
   const doctorKey = env.AZURE_OPENAI_DOCTOR_KEY;
-  const credentials = createUpstreamCredentials(managedIdentityTokens(config.azure.managedIdentityClientId));
+  const credentials = createUpstreamCredentials(tokens);
   if (config.azure.auth === 'passthrough' && doctorKey === undefined) {
     checks.push({ name: 'endpoint', status: 'skipped', detail: 'passthrough: callers bring their keys; set AZURE_OPENAI_DOCTOR_KEY to check with one' });
     checks.push({ name: 'deployments', status: 'skipped', detail: 'needs a key (AZURE_OPENAI_DOCTOR_KEY) in passthrough' });
@@ -139,14 +160,19 @@ export async function runDoctor(env: Environment, options: DoctorOptions): Promi
   }
   checks.push({ name: 'credential', status: 'passed', detail: `${config.azure.auth} accepted` });
 
+  const { modelMap } = config.azure;
+  // Each mapped model's first backend, then each discovered deployment no mapped model has already reached.
+  const targets: Array<[model: string, backend: Backend]> = [...modelMap.targets].map(([model, target]) => [model, primaryBackend(target)]);
+  const reached = new Set(targets.filter(([, b]) => b.endpoint === undefined).map(([, b]) => b.deployment));
+  for (const deployment of modelMap.discovered) if (!reached.has(deployment.name)) targets.push([deployment.name, { deployment: deployment.name, priority: 1, weight: 1 }]);
   if (!options.call) {
-    checks.push({ name: 'deployments', status: 'skipped', detail: `${config.azure.modelMap.size} mapped; run with --call to send each one request (max_tokens 1)` });
+    const discovered = modelMap.discovered.length === 0 ? '' : `, ${modelMap.discovered.length} discovered`;
+    checks.push({ name: 'deployments', status: 'skipped', detail: `${modelMap.size} mapped${discovered}; run with --call to send each one request (max_tokens 1)` });
     return checks;
   }
   const missing: string[] = [];
   const found: string[] = [];
-  for (const [model, target] of config.azure.modelMap.targets) {
-    const backend = primaryBackend(target);
+  for (const [model, backend] of targets) {
     const { url, bodyModel } = deploymentTarget(config.azure, 'inference', 'chat/completions', backend);
     const answer = await call(url, { model: bodyModel ?? model, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });
     // Any answer but "no such deployment" proves it exists (an embeddings deployment refuses chat with a 400).

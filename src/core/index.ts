@@ -8,6 +8,11 @@ export { boundedFields, consoleLogger, type LogFields, type Logger } from './log
 // Settings, and where they come from.
 export { assembleConfig, checkEnvironment, ConfigError, type AppConfigurationSettings, type Environment } from './config/config';
 export { staticConfigSource, type ConfigSource } from './config/configSource';
+// The account's deployments, found on their own (AZURE_OPENAI_RESOURCE_ID).
+export { DeploymentDiscovery, withDiscovery } from './discovery/discovery';
+export { MemoryDeployments, type DeploymentLister, type DiscoveredDeployment } from './discovery/deployments';
+export { discoveryFix, RESOURCE_MANAGER_API_VERSION, resourceManagerDeployments, ResourceManagerError } from './discovery/resourceManager';
+export { cloudOf, resourceManagerScope, type AzureCloud } from './azure/clouds';
 export { AppConfigurationUnavailableError, storeEndpoint, StoreConfigSource, type KeyValueReader, type StoreSnapshot } from './config/storeSource';
 // Requests and responses as hosts hand them over and write them out.
 export { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from './http/proxyRequest';
@@ -22,5 +27,5 @@ export type { RequestMetrics } from './usage/metrics';
 export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache, tokenScopeFor } from './upstream/credential';
 // What the doctor (src/cli) checks the way the proxy would.
 export { deploymentTarget, resourceUrl } from './azure/azureApi';
-export { primaryBackend } from './config/modelMap';
+export { primaryBackend, type Backend } from './config/modelMap';
 export type { ProxyConfig } from './config/config';

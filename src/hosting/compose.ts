@@ -10,7 +10,25 @@ import { appConfigurationReader } from '../adapters/azure/appConfiguration';
 import { managedIdentityTokens } from '../adapters/azure/identity';
 import { loadIdentity } from '../adapters/azure/sdks';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
-import { assembleConfig, checkEnvironment, createProxy, createUpstreamCredentials, staticConfigSource, StoreConfigSource, type ConfigSource, type Environment, type Logger, type OpenAIProxy, type ProxyOptions } from '../core';
+import {
+  assembleConfig,
+  checkEnvironment,
+  createProxy,
+  createUpstreamCredentials,
+  DeploymentDiscovery,
+  resourceManagerDeployments,
+  resourceManagerScope,
+  staticConfigSource,
+  StoreConfigSource,
+  withDiscovery,
+  type ConfigSource,
+  type Environment,
+  type Logger,
+  type OpenAIProxy,
+  type ProxyConfig,
+  type ProxyOptions,
+  type TokenCache,
+} from '../core';
 
 export interface FromEnvironmentOptions extends ProxyOptions {
   logger: Logger;
@@ -27,14 +45,23 @@ async function configSourceFromEnvironment(env: Environment, options: { logger: 
 }
 
 export async function createProxyFromEnvironment(env: Environment, options: FromEnvironmentOptions): Promise<OpenAIProxy> {
-  const source = await configSourceFromEnvironment(env, { logger: options.logger });
+  let source = await configSourceFromEnvironment(env, { logger: options.logger });
   const { azure, notices } = source.current();
   for (const notice of notices) options.logger.warn(notice);
   // Made on first use: the proxy's auth, or only some backends of a pool, may use the managed identity.
-  const credentials = options.credentials ?? createUpstreamCredentials(managedIdentityTokens(azure.managedIdentityClientId));
+  const tokens = managedIdentityTokens(azure.managedIdentityClientId);
+  const credentials = options.credentials ?? createUpstreamCredentials(tokens);
+  if (azure.discovery !== undefined) source = withDiscovery(source, await startDiscovery(azure.discovery, tokens, options.logger));
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
   const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString, { ...monitorCredential(env) }) : undefined);
   return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }) });
+}
+
+/** The account's deployments from Resource Manager, with the app's identity (`az login` on a workstation). */
+function startDiscovery(settings: NonNullable<ProxyConfig['azure']['discovery']>, tokens: (scope: string) => TokenCache, logger: Logger): Promise<DeploymentDiscovery> {
+  const { resourceManagerEndpoint: endpoint, resourceId, refreshSeconds } = settings;
+  const lister = resourceManagerDeployments({ endpoint, resourceId, token: () => tokens(resourceManagerScope(endpoint)).get() });
+  return DeploymentDiscovery.start({ lister, refreshSeconds, logger, resourceId });
 }
 
 /** The exporter's credential when the app settings ask for Entra authentication to Application Insights. */

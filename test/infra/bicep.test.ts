@@ -149,6 +149,15 @@ describe('infra/*.bicep', () => {
     expect(code(main)).toContain("scope: resourceGroup(split(accountId, '/')[2], split(accountId, '/')[4])");
   });
 
+  it("lists the first account's deployments with the role it already grants (both include Microsoft.CognitiveServices/*/read)", () => {
+    expect(main).toMatch(/param discoverDeployments bool = true/);
+    expect(code(main)).toContain("AZURE_OPENAI_RESOURCE_ID: discoverDeployments && !empty(filter(openAIAccountIds, id => !empty(id))) ? filter(openAIAccountIds, id => !empty(id))[0] : ''");
+    const roles = code(text(join(INFRA, 'app', 'openAIRole.bicep')));
+    // Cognitive Services OpenAI User and Contributor, the two built-in roles whose Actions include Microsoft.CognitiveServices/*/read.
+    expect(roles).toContain("User: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'");
+    expect(roles).toContain("Contributor: 'a001fd3d-188f-4b5d-821b-7da978bf7442'");
+  });
+
   it('puts no secret in a parameter or an output', () => {
     for (const file of files) {
       const source = code(text(file));
@@ -194,7 +203,7 @@ describe('infra/*.bicep', () => {
     });
 
     it('include what this deployment needs', () => {
-      for (const name of ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_AUTH', 'AZURE_APPCONFIG_ENDPOINT', 'AZURE_APPCONFIG_KEY_PREFIX', 'AZURE_APPCONFIG_LABEL', 'AZURE_CLIENT_ID', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'PROXY_ATTEMPT_TIMEOUT_SECONDS', 'PROXY_DEADLINE_SECONDS', 'AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId']) {
+      for (const name of ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_AUTH', 'AZURE_OPENAI_RESOURCE_ID', 'AZURE_APPCONFIG_ENDPOINT', 'AZURE_APPCONFIG_KEY_PREFIX', 'AZURE_APPCONFIG_LABEL', 'AZURE_CLIENT_ID', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'PROXY_ATTEMPT_TIMEOUT_SECONDS', 'PROXY_DEADLINE_SECONDS', 'AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId']) {
         expect(settings).toContain(name);
       }
     });

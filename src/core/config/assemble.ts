@@ -4,10 +4,11 @@
  * Configuration"). A refresh of the store assembles a new snapshot; requests read one snapshot each, so a change
  * never mixes into a request in flight. Every problem is reported at once, each naming its setting.
  */
-import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
+import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_DISCOVERY_REFRESH_SECONDS, type DiscoverySettings, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
 import { firstSet, parseSetting, SETTING_NAMES, type SettingKey, type Settings, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
 import { ModelMap, ModelMapSyntaxError, type ModelTarget, parseModelMapper } from './modelMap';
 import { apiVersionStatus } from '../azure/apiVersions';
+import { cloudOf } from '../azure/clouds';
 
 export interface AssembleOptions {
   /** The store (if one is configured) has not been read yet and may supply the endpoint: do not require it. */
@@ -70,12 +71,14 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     }
   }
 
-  if (mode === 'azure' && modelMap.size === 0 && settings.modelsFromAzure !== true) {
+  if (mode === 'azure' && modelMap.size === 0 && settings.modelsFromAzure !== true && settings.resourceId === undefined) {
     notices.push(
       'No model map: GET /v1/models lists no model, so a chat UI offers none to pick (any deployment name still works as a model). ' +
-        `Set ${nameOf('modelMapper')} (model=deployment,...), model-map/ keys in App Configuration, or AZURE_OPENAI_MODELS_FROM_AZURE=true`,
+        `Set AZURE_OPENAI_RESOURCE_ID to list the resource's deployments, ${nameOf('modelMapper')} (model=deployment,...), ` +
+        'model-map/ keys in App Configuration, or AZURE_OPENAI_MODELS_FROM_AZURE=true',
     );
   }
+  const discovery = discoverySettings(settings, endpoint);
 
   const globalVersion = settings.apiVersion ?? DEFAULT_API_VERSION;
   const apiShape = shapeOf(globalVersion);
@@ -110,6 +113,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
       ...(settings.fixedApiKey !== undefined && { fixedApiKey: settings.fixedApiKey }),
       ...(settings.managedIdentityClientId !== undefined && { managedIdentityClientId: settings.managedIdentityClientId }),
       backendKeys,
+      ...(mode === 'azure' && discovery !== undefined && { discovery }),
     },
     routing: {
       maxAttempts: settings.maxAttempts ?? 3,
@@ -190,6 +194,19 @@ function upstreamAuth(settings: Settings, problems: string[]): UpstreamAuth {
     problems.push(`AZURE_OPENAI_AUTH: "${auth}" does not use AZURE_OPENAI_TOKEN; unset the key or choose "key"`);
   }
   return auth;
+}
+
+/**
+ * Discovery, when AZURE_OPENAI_RESOURCE_ID is set: Resource Manager is the endpoint's cloud's unless
+ * AZURE_RESOURCE_MANAGER_ENDPOINT says otherwise (an air-gapped cloud, or a stand-in).
+ */
+function discoverySettings(settings: Settings, endpoint: string | undefined): DiscoverySettings | undefined {
+  if (settings.resourceId === undefined) return undefined;
+  return {
+    resourceId: settings.resourceId,
+    resourceManagerEndpoint: settings.resourceManagerEndpoint ?? cloudOf(endpoint ?? '').resourceManagerEndpoint,
+    refreshSeconds: settings.discoveryRefreshSeconds ?? DEFAULT_DISCOVERY_REFRESH_SECONDS,
+  };
 }
 
 function appConfigurationSettings(settings: Settings, keyPrefix: string): AppConfigurationSettings | undefined {

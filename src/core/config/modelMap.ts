@@ -1,13 +1,16 @@
 /**
  * Which Azure deployments serve an OpenAI model name.
  *
- * Order: an explicit mapping wins; then the built-in renames of families that Azure spells differently
- * (`gpt-3.5-turbo*` is deployed as `gpt-35-turbo*`); otherwise the model name is the deployment name, unchanged.
+ * Order: an explicit mapping wins; then, when the account's deployments are discovered (AZURE_OPENAI_RESOURCE_ID),
+ * a deployment of that name, or else the one deployment that runs that model (`gpt-4o`, or a dated
+ * `gpt-4o-2024-08-06`); then the built-in renames of families that Azure spells differently (`gpt-3.5-turbo*` is
+ * deployed as `gpt-35-turbo*`); otherwise the model name is the deployment name, unchanged.
  * The old images stripped `.` and `:` from unmapped names, which breaks today's deployments such as `gpt-4.1`.
  *
  * A mapping is a pool of one or more backends: a deployment, optionally on its own resource endpoint with its
  * own api-version and credential, with a priority (lower is tried first) and a weight within its priority.
  */
+import type { DiscoveredDeployment } from '../discovery/deployments';
 
 /** Azure deployment names: letters, digits, `-`, `_` and `.`, at most 64 characters. */
 const DEPLOYMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -17,7 +20,7 @@ const BUILT_IN_RENAMES: ReadonlyArray<readonly [openAIPrefix: string, azurePrefi
   ['gpt-3.5-turbo', 'gpt-35-turbo'],
 ];
 
-export type DeploymentSource = 'mapped' | 'renamed' | 'unchanged';
+export type DeploymentSource = 'mapped' | 'discovered' | 'renamed' | 'unchanged';
 
 /** How one backend is called: the caller's key, a held key, or the app's managed identity. */
 export type BackendAuth = 'passthrough' | 'key' | 'managed-identity';
@@ -56,16 +59,66 @@ export function primaryBackend(target: ModelTarget): Backend {
   return rest.reduce((best, backend) => (backend.priority < best.priority ? backend : best), first);
 }
 
+/** The discovered deployments by name, and by the model names they run (`gpt-4o` and `gpt-4o-2024-08-06`). */
+interface DiscoveredIndex {
+  list: readonly DiscoveredDeployment[];
+  byName: ReadonlyMap<string, DiscoveredDeployment>;
+  byModel: ReadonlyMap<string, readonly DiscoveredDeployment[]>;
+}
+
+function indexDeployments(list: readonly DiscoveredDeployment[]): DiscoveredIndex {
+  const byModel = new Map<string, DiscoveredDeployment[]>();
+  const add = (model: string, deployment: DiscoveredDeployment): void => {
+    const running = byModel.get(model);
+    if (running === undefined) byModel.set(model, [deployment]);
+    else if (!running.includes(deployment)) running.push(deployment);
+  };
+  for (const deployment of list) {
+    add(deployment.model, deployment);
+    if (deployment.modelVersion !== undefined) add(`${deployment.model}-${deployment.modelVersion}`, deployment);
+  }
+  return { list, byName: new Map(list.map((d) => [d.name, d])), byModel };
+}
+
+const NOTHING_DISCOVERED = indexDeployments([]);
+
+/** OpenAI's name of a model as Azure spells it (`gpt-3.5-turbo-0125` is `gpt-35-turbo-0125`), or undefined. */
+function azureSpelling(model: string): string | undefined {
+  for (const [openAIPrefix, azurePrefix] of BUILT_IN_RENAMES) {
+    if (model.startsWith(openAIPrefix)) return azurePrefix + model.slice(openAIPrefix.length);
+  }
+  return undefined;
+}
+
 export class ModelMap {
   readonly #entries: ReadonlyMap<string, ModelTarget>;
+  readonly #discovered: DiscoveredIndex;
 
-  constructor(entries: ReadonlyMap<string, ModelTarget> = new Map()) {
+  constructor(entries: ReadonlyMap<string, ModelTarget> = new Map(), discovered: DiscoveredIndex = NOTHING_DISCOVERED) {
     this.#entries = entries;
+    this.#discovered = discovered;
   }
 
   /** This map with `overrides` laid over it (an override of a model replaces its entry). */
   withOverrides(overrides: ReadonlyMap<string, ModelTarget>): ModelMap {
-    return overrides.size === 0 ? this : new ModelMap(new Map([...this.#entries, ...overrides]));
+    return overrides.size === 0 ? this : new ModelMap(new Map([...this.#entries, ...overrides]), this.#discovered);
+  }
+
+  /** This map with the account's deployments, as Resource Manager listed them (replacing any earlier list). */
+  withDiscovered(deployments: readonly DiscoveredDeployment[]): ModelMap {
+    return new ModelMap(this.#entries, indexDeployments(deployments));
+  }
+
+  /** The account's deployments, when discovered. */
+  get discovered(): readonly DiscoveredDeployment[] {
+    return this.#discovered.list;
+  }
+
+  /** The discovered deployments that run a model, by OpenAI's name of it or Azure's, with or without its version. */
+  deploymentsRunning(model: string): readonly DiscoveredDeployment[] {
+    const { byModel } = this.#discovered;
+    const spelled = azureSpelling(model);
+    return byModel.get(model) ?? (spelled === undefined ? undefined : byModel.get(spelled)) ?? [];
   }
 
   /** The explicitly configured models, in configuration order. */
@@ -94,13 +147,14 @@ export class ModelMap {
   resolve(model: string): DeploymentResolution | undefined {
     const mapped = this.#entries.get(model);
     if (mapped !== undefined) return { ...mapped, source: 'mapped' };
+    // Discovered names come from Resource Manager and are deployment names (resourceManager.ts checks them).
+    if (this.#discovered.byName.has(model)) return { ...singleBackend(model), source: 'discovered' };
+    const running = this.deploymentsRunning(model);
+    if (running.length === 1 && running[0] !== undefined) return { ...singleBackend(running[0].name), source: 'discovered' };
     // A client's name becomes part of Azure's URL path: whatever it is renamed to must still be a deployment name
     // (so `gpt-3.5-turbo/../x`, a control character or a 2 MB name never reaches a URL, a header or a log).
-    for (const [openAIPrefix, azurePrefix] of BUILT_IN_RENAMES) {
-      if (!model.startsWith(openAIPrefix)) continue;
-      const renamed = azurePrefix + model.slice(openAIPrefix.length);
-      return isDeploymentName(renamed) ? { ...singleBackend(renamed), source: 'renamed' } : undefined;
-    }
+    const renamed = azureSpelling(model);
+    if (renamed !== undefined) return isDeploymentName(renamed) ? { ...singleBackend(renamed), source: 'renamed' } : undefined;
     return isDeploymentName(model) ? { ...singleBackend(model), source: 'unchanged' } : undefined;
   }
 }

@@ -42,9 +42,21 @@ export const SETTING_NAMES = {
   circuitFailures: ['PROXY_CIRCUIT_FAILURES'],
   circuitFailureRate: ['PROXY_CIRCUIT_FAILURE_RATE'],
   circuitOpenSeconds: ['PROXY_CIRCUIT_OPEN_SECONDS'],
+  resourceId: ['AZURE_OPENAI_RESOURCE_ID'],
+  resourceManagerEndpoint: ['AZURE_RESOURCE_MANAGER_ENDPOINT'],
+  discoveryRefreshSeconds: ['AZURE_OPENAI_DISCOVERY_REFRESH_SECONDS'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type SettingKey = keyof typeof SETTING_NAMES;
+
+/** An Azure OpenAI (or AI Services) account in Resource Manager. */
+export const ACCOUNT_RESOURCE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.CognitiveServices\/accounts\/[^/]+$/i;
+export const ACCOUNT_RESOURCE_ID_FORM = '/subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>';
+
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
 
 /**
  * Plain settings that App Configuration may also hold, by key (after the prefix). Credentials, the mode and the
@@ -155,6 +167,17 @@ function buildSettingSchemas() {
     circuitFailures: positiveInteger,
     circuitFailureRate: z.coerce.number().gt(0, 'must be a percentage above 0').max(100, 'must be a percentage up to 100'),
     circuitOpenSeconds: z.coerce.number().positive(),
+    resourceId: z
+      .string()
+      .trim()
+      .transform((v) => v.replace(/\/+$/, ''))
+      .refine((v) => ACCOUNT_RESOURCE_ID.test(v), `must be an account's resource id, ${ACCOUNT_RESOURCE_ID_FORM}`),
+    // A bearer token for Resource Manager goes there: https only, except to this machine (a stand-in).
+    resourceManagerEndpoint: httpUrl.refine(
+      (v) => v.startsWith('https://') || isLoopbackUrl(v),
+      'must be an https URL (http only on localhost), e.g. https://management.azure.com',
+    ),
+    discoveryRefreshSeconds: positiveInteger,
   } satisfies Record<SettingKey, z.ZodType>;
 }
 
@@ -203,6 +226,7 @@ const EXPECTED: Partial<Record<SettingKey, string>> = {
   circuitFailures: 'a whole number above 0',
   circuitFailureRate: 'a percentage above 0, up to 100',
   circuitOpenSeconds: 'a number of seconds above 0',
+  discoveryRefreshSeconds: 'a whole number of seconds above 0',
   fixedApiKey: 'a key, not blank',
   managedIdentityClientId: 'a client id, not blank',
   appConfigLabel: 'a label, not blank',

@@ -9,6 +9,8 @@ export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com';
 export const DEFAULT_APPCONFIG_KEY_PREFIX = 'openai-proxy:';
 export const DEFAULT_APPCONFIG_REFRESH_SECONDS = 30;
 export const DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS = 15;
+/** Resource Manager allows a principal some 250 reads a burst and 25 a second per subscription: once a minute per instance is far below. */
+export const DEFAULT_DISCOVERY_REFRESH_SECONDS = 60;
 
 export type ProxyMode = 'azure' | 'openai';
 
@@ -74,6 +76,15 @@ export interface AppConfigurationSettings {
   allowedBackendHosts: readonly string[];
 }
 
+/** Where the account's deployments are listed (AZURE_OPENAI_RESOURCE_ID); app settings only, never the store. */
+export interface DiscoverySettings {
+  /** `/subscriptions/.../resourceGroups/.../providers/Microsoft.CognitiveServices/accounts/<name>`. */
+  resourceId: string;
+  /** Resource Manager of the endpoint's cloud, or AZURE_RESOURCE_MANAGER_ENDPOINT; no trailing slash. */
+  resourceManagerEndpoint: string;
+  refreshSeconds: number;
+}
+
 export interface ProxyConfig {
   mode: ProxyMode;
   azure: {
@@ -94,6 +105,8 @@ export interface ProxyConfig {
     managedIdentityClientId?: string;
     /** The keys of backends with their own `keySetting`, by setting name. */
     backendKeys: ReadonlyMap<string, string>;
+    /** List the account's deployments from Resource Manager, to route and list models by them. */
+    discovery?: DiscoverySettings;
   };
   routing: RoutingSettings;
   openai: {

@@ -2,11 +2,29 @@
 import { assertModelAllowed, type Caller } from '../auth/clientKeys';
 import type { ProxyConfig } from '../config/config';
 import { proxyError } from '../errors/catalogue';
-import type { DeploymentResolution } from '../config/modelMap';
+import type { DeploymentResolution, ModelMap } from '../config/modelMap';
+
+/**
+ * Several discovered deployments run the model (two versions of gpt-4o, say): the proxy does not pick one for
+ * the caller, who names a deployment or its version, or has the model mapped.
+ */
+export function assertUnambiguous(modelMap: ModelMap, model: string): void {
+  const running = modelMap.deploymentsRunning(model);
+  if (running.length < 2) return;
+  const named = running.map((d) => `${d.name} (${d.model}${d.modelVersion === undefined ? '' : ` ${d.modelVersion}`})`).join(', ');
+  throw proxyError(
+    'model_not_found',
+    `The model '${model}' runs on ${running.length} deployments of this resource: ${named}. Name one of them as the model, ` +
+      'or map the model to one (or to a pool of them) in AZURE_OPENAI_MODEL_MAPPER.',
+    { param: 'model' },
+  );
+}
 
 export function deploymentFor(config: ProxyConfig, model: string, caller: Caller): DeploymentResolution {
   assertModelAllowed(caller, model);
-  const resolution = config.azure.modelMap.resolve(model);
+  const { modelMap } = config.azure;
+  const resolution = modelMap.resolve(model);
+  if (resolution?.source === 'renamed' || resolution?.source === 'unchanged') assertUnambiguous(modelMap, model);
   if (resolution === undefined) {
     throw proxyError(
       'model_not_found',

@@ -1,7 +1,8 @@
 /**
- * `GET /v1/models` and `GET /v1/models/{model}`, answered from the model map in OpenAI's list shape. Azure's
- * own model list names models, not deployments, so it cannot tell a client which ids this proxy accepts; with
- * AZURE_OPENAI_MODELS_FROM_AZURE it is added after the mapped models (fine-tuned models included).
+ * `GET /v1/models` and `GET /v1/models/{model}`, answered from the model map in OpenAI's list shape: the mapped
+ * models, then the discovered deployments (AZURE_OPENAI_RESOURCE_ID) not behind one of them. Azure's own model
+ * list names models, not deployments, so it cannot tell a client which ids this proxy accepts; with
+ * AZURE_OPENAI_MODELS_FROM_AZURE it is added after them (fine-tuned models included).
  */
 import { assertModelAllowed } from '../auth/clientKeys';
 import { resourceUrl } from '../azure/azureApi';
@@ -14,6 +15,7 @@ import { readStreamWithLimit } from '../http/requestBody';
 import { azureRequestHeaders } from '../upstream/upstream';
 import { relayAzureResponse } from '../azure/azureResponse';
 import { callerOf } from '../auth/caller';
+import { assertUnambiguous } from './deploymentModel';
 
 export interface OpenAIModelObject {
   id: string;
@@ -30,12 +32,28 @@ export interface ModelObject extends OpenAIModelObject {
 /** Mapped models have no creation date of their own; a fixed one keeps answers stable across instances. */
 const CREATED = 1_677_610_602;
 
-function modelObject(id: string, deployment: string): ModelObject {
-  return { id, object: 'model', created: CREATED, owned_by: 'azure-openai', deployment };
+function modelObject(id: string, deployment: string, ownedBy = 'azure-openai'): ModelObject {
+  return { id, object: 'model', created: CREATED, owned_by: ownedBy, deployment };
 }
 
+/**
+ * The ids a client may send, one per deployment: a mapped model's name; a discovered deployment's model name when
+ * that name reaches it (it is the one deployment running that model), else the deployment's own name.
+ */
 export function listModelObjects(modelMap: ModelMap): ModelObject[] {
-  return [...modelMap.targets].map(([id, target]) => modelObject(id, primaryBackend(target).deployment));
+  const objects = [...modelMap.targets].map(([id, target]) => modelObject(id, primaryBackend(target).deployment));
+  const listed = new Set(objects.map((model) => model.id));
+  const behindMapped = new Set([...modelMap.targets.values()].flatMap((target) => target.backends.filter((b) => b.endpoint === undefined).map((b) => b.deployment)));
+  for (const deployment of modelMap.discovered) {
+    if (behindMapped.has(deployment.name)) continue;
+    const byModel = modelMap.resolve(deployment.model);
+    const reachedByModel = byModel?.source === 'discovered' && primaryBackend(byModel).deployment === deployment.name;
+    const id = reachedByModel && !listed.has(deployment.model) ? deployment.model : deployment.name;
+    if (listed.has(id)) continue;
+    listed.add(id);
+    objects.push(modelObject(id, deployment.name, deployment.format === 'OpenAI' ? 'azure-openai' : deployment.format.toLowerCase()));
+  }
+  return objects;
 }
 
 /** One entry of Azure's `GET /openai/models`: models (base and fine-tuned), not deployments. */
@@ -99,9 +117,11 @@ export const retrieveModel: RouteHandler = async (context) => {
   const caller = callerOf(context);
   const id = params.model ?? '';
   assertModelAllowed(caller, id);
-  const resolution = services.config.azure.modelMap.resolve(id);
+  const { modelMap } = services.config.azure;
+  const resolution = modelMap.resolve(id);
   if (resolution === undefined || resolution.source === 'unchanged') {
-    throw proxyError('model_not_found', `The model '${id}' does not exist in this proxy's model map (AZURE_OPENAI_MODEL_MAPPER).`, { param: 'model' });
+    assertUnambiguous(modelMap, id);
+    throw proxyError('model_not_found', `The model '${id}' does not exist in this proxy's model map (AZURE_OPENAI_MODEL_MAPPER) or among the resource's discovered deployments.`, { param: 'model' });
   }
   return jsonResponse(200, modelObject(id, primaryBackend(resolution).deployment));
 };

@@ -8,37 +8,22 @@ import type { Caller } from '../auth/clientKeys';
 import type { ProxyConfig } from '../config/config';
 import type { Backend } from '../config/modelMap';
 import { proxyError, ProxyError } from '../errors/catalogue';
+import { cloudOf, PUBLIC_CLOUD } from '../azure/clouds';
 
-export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
+export const COGNITIVE_SERVICES_SCOPE = PUBLIC_CLOUD.cognitiveServicesScope;
 
-/**
- * The Entra token scope for an Azure OpenAI endpoint: its cloud's Cognitive Services audience. Azure Government
- * (`*.openai.azure.us`, `*.cognitiveservices.azure.us`) and Azure China (`*.openai.azure.cn`, `*.cognitiveservices.azure.cn`)
- * have their own; every other host, the public cloud's.
- */
+/** The Entra token scope for an Azure OpenAI endpoint: its cloud's Cognitive Services audience (core/azure/clouds). */
 export function tokenScopeFor(endpoint: string): string {
   // Asked on every call with the managed identity; endpoints come from the configuration only, so this stays small.
   let scope = scopes.get(endpoint);
   if (scope === undefined) {
-    scope = scopeOfHost(endpoint);
+    scope = cloudOf(endpoint).cognitiveServicesScope;
     scopes.set(endpoint, scope);
   }
   return scope;
 }
 
 const scopes = new Map<string, string>();
-
-function scopeOfHost(endpoint: string): string {
-  let host = '';
-  try {
-    host = new URL(endpoint).hostname.toLowerCase();
-  } catch {
-    return COGNITIVE_SERVICES_SCOPE;
-  }
-  if (host.endsWith('.azure.us')) return 'https://cognitiveservices.azure.us/.default';
-  if (host.endsWith('.azure.cn')) return 'https://cognitiveservices.azure.cn/.default';
-  return COGNITIVE_SERVICES_SCOPE;
-}
 
 export interface AccessToken {
   token: string;
@@ -101,17 +86,18 @@ export class TokenCache {
         new Promise<never>((_, reject) => timeout.addEventListener('abort', () => reject(new Error(`no token after ${this.#timeoutMs} ms`)), { once: true })),
       ]);
     } catch (error) {
-      throw tokenUnavailable(error);
+      throw tokenUnavailable(error, this.#scope);
     }
-    if (token === null) throw tokenUnavailable(new Error('the credential returned no token'));
+    if (token === null) throw tokenUnavailable(new Error('the credential returned no token'), this.#scope);
     this.#token = token;
     return token;
   }
 }
 
-function tokenUnavailable(error: unknown): ProxyError {
+function tokenUnavailable(error: unknown, scope?: string): ProxyError {
   const detail = error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, 300) : 'unknown error';
-  return proxyError('upstream_credential_unavailable', `The proxy could not get a Microsoft Entra token for Azure OpenAI from its managed identity: ${detail}`);
+  const audience = scope === undefined ? '' : ` (scope ${scope})`;
+  return proxyError('upstream_credential_unavailable', `The proxy could not get a Microsoft Entra token${audience} from its managed identity: ${detail}`);
 }
 
 export interface UpstreamCredentials {
