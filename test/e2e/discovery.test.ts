@@ -55,17 +55,18 @@ afterAll(async () => {
   await Promise.all([emulator.close(), identity.close(), arm.close()]);
 });
 
+/** The app as deployed (managed identity), discovering ACCOUNT's deployments from the stand-in. */
+const settings = (): Record<string, string> => ({
+  AZURE_OPENAI_ENDPOINT: emulator.url,
+  AZURE_OPENAI_AUTH: 'managed-identity',
+  PROXY_API_KEYS: 'k',
+  AZURE_OPENAI_RESOURCE_ID: ACCOUNT,
+  AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
+  ...identity.environment(),
+});
+
 async function start(env: Record<string, string> = {}): Promise<{ proxy: ProxyProcess; client: OpenAI }> {
-  const proxy = runProxyProcess({
-    PORT: '0',
-    AZURE_OPENAI_ENDPOINT: emulator.url,
-    AZURE_OPENAI_AUTH: 'managed-identity',
-    PROXY_API_KEYS: 'k',
-    AZURE_OPENAI_RESOURCE_ID: ACCOUNT,
-    AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
-    ...identity.environment(),
-    ...env,
-  });
+  const proxy = runProxyProcess({ PORT: '0', ...settings(), ...env });
   running.push(proxy);
   return { proxy, client: new OpenAI({ apiKey: 'k', baseURL: await proxy.listening(), maxRetries: 0 }) };
 }
@@ -146,14 +147,7 @@ describe('deployments found on their own', () => {
 
 describe('under the Functions host', () => {
   it('finds them the same way, and the listModels and chatCompletions functions serve with them', async () => {
-    const stack = await startFunctionsStack({
-      AZURE_OPENAI_ENDPOINT: emulator.url,
-      AZURE_OPENAI_AUTH: 'managed-identity',
-      PROXY_API_KEYS: 'k',
-      AZURE_OPENAI_RESOURCE_ID: ACCOUNT,
-      AZURE_RESOURCE_MANAGER_ENDPOINT: arm.url,
-      ...identity.environment(),
-    });
+    const stack = await startFunctionsStack(settings());
     try {
       const client = new OpenAI({ apiKey: 'k', baseURL: stack.baseURL, maxRetries: 0 });
       expect((await client.models.list()).data.map((m) => m.id)).toEqual(['gpt-4o', 'mini-eu', 'mini-us', 'text-embedding-3-small']);
