@@ -191,6 +191,8 @@ module functionApp 'app/functionApp.bicep' = {
         // Empty (so unset) without an account id: the proxy then serves mapped models and deployment names.
         AZURE_OPENAI_RESOURCE_ID: discoverDeployments && !empty(filter(openAIAccountIds, id => !empty(id))) ? filter(openAIAccountIds, id => !empty(id))[0] : ''
         AZURE_APPCONFIG_ENDPOINT: appConfig.outputs.endpoint
+        // Limits' counts shared by every instance, with the identity's Storage Table Data Contributor role.
+        PROXY_USAGE_TABLE_ENDPOINT: storage.outputs.tableEndpoint
         AZURE_APPCONFIG_KEY_PREFIX: appConfigKeyPrefix
         AZURE_APPCONFIG_LABEL: appConfigLabel
         // Below Azure's 230 s front-end limit, so a slow upstream ends in the proxy's own 504, not a cut.

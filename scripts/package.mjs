@@ -1,7 +1,7 @@
 // Builds the package Azure runs: the folder that `npm run publish:azure` and `azd deploy` zip and upload.
 //
 //   functions.js          every function in src/functions, bundled with what they import (the `main` Azure loads)
-//   lazy/azure-sdk.js     @azure/identity and @azure/app-configuration, loaded only when a setting uses them
+//   lazy/azure-sdk.js     @azure/identity, @azure/app-configuration and @azure/data-tables, loaded only when a setting uses them
 //   lazy/telemetry.js     OpenTelemetry metrics and the Azure Monitor exporter, loaded only with Application Insights
 //   node_modules/<sdk>/   one-line stubs, so the app's `require('@azure/identity')` finds its lazy bundle
 //   host.json, package.json
@@ -20,7 +20,7 @@ import { ROOT } from './nodeRuntimes.mjs';
 
 /** Each lazily loaded SDK, by the bundle it lives in. */
 const LAZY = {
-  'azure-sdk': ['@azure/identity', '@azure/app-configuration'],
+  'azure-sdk': ['@azure/identity', '@azure/app-configuration', '@azure/data-tables'],
   telemetry: ['@opentelemetry/sdk-metrics', '@azure/monitor-opentelemetry-exporter'],
 };
 const LAZY_SDKS = Object.values(LAZY).flat();

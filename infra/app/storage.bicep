@@ -33,3 +33,5 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 output name string = storage.name
+@description('Where the app shares limits\' counts (PROXY_USAGE_TABLE_ENDPOINT).')
+output tableEndpoint string = storage.properties.primaryEndpoints.table

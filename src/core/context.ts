@@ -6,6 +6,7 @@ import type { ProxyRequest } from './http/proxyRequest';
 import type { ProxyResponse } from './http/proxyResponse';
 import type { UpstreamFetch } from './upstream/upstream';
 import type { UpstreamCredentials } from './upstream/credential';
+import type { Figures, Limiter, QuotaAccount } from './limits/limiter';
 
 export interface ProxyServices {
   /** The configuration snapshot this request is served with (one per request, even across a refresh). */
@@ -14,7 +15,15 @@ export interface ProxyServices {
   credentials: UpstreamCredentials;
   /** How this instance's backends fared; shared by every request. */
   balancer: Balancer;
+  /** Client keys' limits, on counts shared across instances; shared by every request. */
+  limiter: Limiter;
   logger: Logger;
+}
+
+/** A limited key's request: whose spending it counts against, and the figures to answer with. */
+export interface QuotaState {
+  account?: QuotaAccount;
+  figures?: Figures;
 }
 
 export interface RequestContext {
@@ -24,6 +33,7 @@ export interface RequestContext {
   services: ProxyServices;
   /** Fields a handler adds to the request's log line (client key name, model, deployment); never credentials. */
   logFields: Record<string, string | number | undefined>;
+  quota: QuotaState;
 }
 
 export type RouteHandler = (context: RequestContext) => Promise<ProxyResponse>;

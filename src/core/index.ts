@@ -6,7 +6,7 @@
 export { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
 export { boundedFields, consoleLogger, type LogFields, type Logger } from './logger';
 // Settings, and where they come from.
-export { assembleConfig, checkEnvironment, ConfigError, type AppConfigurationSettings, type Environment } from './config/config';
+export { assembleConfig, checkEnvironment, ConfigError, type AppConfigurationSettings, type Environment, type UsageStoreSettings } from './config/config';
 export { staticConfigSource, type ConfigSource } from './config/configSource';
 // The account's deployments, found on their own (AZURE_OPENAI_RESOURCE_ID).
 export { DeploymentDiscovery, withDiscovery } from './discovery/discovery';
@@ -24,6 +24,8 @@ export { errorResponse } from './errors/catalogue';
 export { CATCH_ALL_FUNCTION, functionRoute } from './routes/routes';
 // What adapters implement.
 export type { RequestMetrics } from './usage/metrics';
+export { MemoryCounterStore, type CounterStore } from './limits/counters';
+export type { KeyLimits } from './limits/keyLimits';
 export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache, tokenScopeFor } from './upstream/credential';
 // What the doctor (src/cli) checks the way the proxy would.
 export { deploymentTarget, resourceUrl } from './azure/azureApi';

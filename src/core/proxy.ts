@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { Balancer } from './pool/balancer';
 import type { ProxyConfig } from './config/config';
 import { staticConfigSource, type ConfigSource } from './config/configSource';
-import type { ProxyServices, RequestContext } from './context';
+import type { ProxyServices, QuotaState, RequestContext } from './context';
+import { MemoryCounterStore, SharedCounters, type CounterStore } from './limits/counters';
+import { Limiter } from './limits/limiter';
 import { addCorsHeaders, preflightResponse } from './http/cors';
 import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
 import { openaiForward } from './handlers/openaiForward';
@@ -28,6 +30,10 @@ export interface ProxyOptions {
   credentials?: UpstreamCredentials;
   /** Where each request's record goes besides the log (metrics for Application Insights). */
   metrics?: RequestMetrics;
+  /** Where limits' counts are shared across instances (Table Storage); this process's memory by default. */
+  counters?: CounterStore;
+  /** The length of a rate-limit window: a minute, which tests shorten so that a wait for one takes a second. */
+  rateWindowMs?: number;
 }
 
 export interface HandleOptions {
@@ -42,14 +48,23 @@ export class OpenAIProxy {
   readonly #services: Omit<ProxyServices, 'config'>;
   readonly #router = new Router<RouteDefinition>(ROUTE_TABLE);
   readonly #metrics: RequestMetrics | undefined;
+  readonly #counters: SharedCounters;
 
   constructor(source: ConfigSource | ProxyConfig, options: ProxyOptions = {}) {
     this.#source = 'current' in source ? source : staticConfigSource(source);
+    const logger = options.logger ?? consoleLogger;
+    // Exchanged on a timer only once a limited key is used (SharedCounters.use).
+    this.#counters = new SharedCounters(options.counters ?? new MemoryCounterStore(), {
+      logger,
+      syncMs: this.#source.current().usage.syncMs,
+      ...(options.rateWindowMs !== undefined && { minuteMs: options.rateWindowMs }),
+    });
     this.#services = {
       upstream: options.upstream ?? createUpstreamFetch(),
       credentials: options.credentials ?? createUpstreamCredentials(),
       balancer: new Balancer(),
-      logger: options.logger ?? consoleLogger,
+      limiter: new Limiter(this.#counters),
+      logger,
     };
     this.#metrics = options.metrics;
   }
@@ -61,7 +76,7 @@ export class OpenAIProxy {
 
   /** Stops the configuration's background refresh, and sends the metrics still pending. */
   async close(): Promise<void> {
-    await Promise.all([this.#source.close(), this.#metrics?.shutdown()]);
+    await Promise.all([this.#source.close(), this.#metrics?.shutdown(), this.#counters.close()]);
   }
 
   /** `serve`, answering with a web Response, for web-standard callers. */
@@ -79,6 +94,7 @@ export class OpenAIProxy {
     const config = this.#source.current();
     const services: ProxyServices = { ...this.#services, config, ...(options.logger !== undefined && { logger: options.logger }) };
     const logFields: RequestContext['logFields'] = {};
+    const quota: QuotaState = {};
     let url: URL;
     let response: ProxyResponse | undefined;
     try {
@@ -88,7 +104,7 @@ export class OpenAIProxy {
       response = errorResponse('bad_request', 'The request URL is malformed.');
     }
     try {
-      response ??= await this.#dispatch(request, url, services, logFields);
+      response ??= await this.#dispatch(request, url, services, logFields, quota);
     } catch (error) {
       response = responseForError(error, request, services.logger);
     }
@@ -98,6 +114,11 @@ export class OpenAIProxy {
       response = { status: response.status, headers: response.headers, body: null };
     }
     addCorsHeaders(response.headers, config.corsAllowOrigin, request.headers.get('origin'));
+    // A limited key's figures replace Azure's, which are the whole resource's (a refusal carries its own already).
+    if (quota.figures !== undefined) {
+      for (const name of [...response.headers.keys()]) if (name.startsWith('x-ratelimit-')) response.headers.delete(name);
+      for (const [name, value] of Object.entries(services.limiter.headers(quota.figures))) response.headers.set(name, value);
+    }
     const requestId = randomUUID();
     response.headers.set('x-proxy-request-id', requestId);
     let ttfbMs: number | undefined;
@@ -116,6 +137,7 @@ export class OpenAIProxy {
       };
       services.logger.info('request', record);
       this.#metrics?.record(record);
+      if (quota.account !== undefined && typeof record.total_tokens === 'number') services.limiter.record(quota.account, record.total_tokens);
     };
     if (!hasBody(response)) {
       log('no-body');
@@ -133,6 +155,7 @@ export class OpenAIProxy {
     url: URL,
     services: ProxyServices,
     logFields: RequestContext['logFields'],
+    quota: QuotaState,
   ): Promise<ProxyResponse> {
     if (request.method === 'OPTIONS') return preflightResponse(request, services.config.corsAllowOrigin);
     const context = (params: Record<string, string>): RequestContext => ({
@@ -141,6 +164,7 @@ export class OpenAIProxy {
       params,
       services,
       logFields,
+      quota,
     });
     if (services.config.mode === 'openai') return openaiForward(context({}));
 

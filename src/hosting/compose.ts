@@ -7,8 +7,8 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { appConfigurationReader } from '../adapters/azure/appConfiguration';
-import { managedIdentityTokens } from '../adapters/azure/identity';
-import { loadIdentity } from '../adapters/azure/sdks';
+import { appIdentity, managedIdentityTokens } from '../adapters/azure/identity';
+import { tableCounterStore } from '../adapters/azure/tableCounters';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
 import {
   assembleConfig,
@@ -54,7 +54,11 @@ export async function createProxyFromEnvironment(env: Environment, options: From
   if (azure.discovery !== undefined) source = withDiscovery(source, await startDiscovery(azure.discovery, tokens, options.logger));
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
   const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString, { ...monitorCredential(env) }) : undefined);
-  return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }) });
+  const { usage } = source.current();
+  // Limits' counts shared across instances through Table Storage when set; else held in this process.
+  const counters =
+    options.counters ?? (usage.tableEndpoint !== undefined || usage.connectionString !== undefined ? tableCounterStore(usage, usage.connectionString === undefined ? appIdentity(azure.managedIdentityClientId) : undefined) : undefined);
+  return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }), ...(counters !== undefined && { counters }) });
 }
 
 /** The account's deployments from Resource Manager, with the app's identity (`az login` on a workstation). */
@@ -69,5 +73,5 @@ function monitorCredential(env: Environment): { credential?: TokenCredential } {
   const authentication = monitorAuthentication(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING);
   if (!authentication.entra) return {};
   const clientId = authentication.clientId;
-  return { credential: new (loadIdentity().DefaultAzureCredential)(clientId === undefined ? {} : { managedIdentityClientId: clientId }) };
+  return { credential: appIdentity(clientId) };
 }

@@ -14,6 +14,8 @@ import { gunzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { CATCH_ALL_FUNCTION, FUNCTION_NAMES } from '../../src/core/routes/routes';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
+import { TableClient } from '@azure/data-tables';
+import { Azurite } from '../support/azurite';
 import { startFunctionsStack } from '../support/functionsStack';
 import { ManagedIdentityStandIn } from '../support/managedIdentityStandIn';
 import { makeTestCertificate } from '../support/tls';
@@ -126,4 +128,50 @@ describe('the package', () => {
     expect(received.every((r) => r.authorization !== undefined && ManagedIdentityStandIn.isTokenFor(r.authorization.replace(/^Bearer /, ''), MONITOR))).toBe(true);
     expect(identity.requests.filter((r) => r.resource === MONITOR)).toEqual([{ resource: MONITOR, clientId: 'user-assigned-id' }]);
   }, 30_000);
+
+  it('loads the Table Storage client for limits shared across instances, and holds a limit with it under the host', async () => {
+    const azurite = await Azurite.start();
+    const stack = await startFunctionsStack(
+      {
+        AZURE_OPENAI_ENDPOINT: emulator.url,
+        AZURE_OPENAI_AUTH: 'key',
+        AZURE_OPENAI_TOKEN: EMULATOR_API_KEY,
+        PROXY_API_KEYS: 'client-key',
+        PROXY_KEY_LIMITS: '{"requestsPerMinute": 2}',
+        PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString,
+      },
+      { appDirectory: folder },
+    );
+    try {
+      const client = new OpenAI({ apiKey: 'client-key', baseURL: stack.baseURL, maxRetries: 0 });
+      const ask = (): Promise<unknown> => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });
+      await ask();
+      await ask();
+      await expect(ask()).rejects.toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+      const loaded = (await stack.host.sampleWorker()).modules.filter((file) => file.startsWith(folder)).map((file) => relative(folder, file));
+      expect(loaded).toContain('lazy/azure-sdk.js');
+      // The counts reach the table: a row for the key, from this worker.
+      const rows = await listRows(azurite);
+      expect(rows).toEqual([expect.objectContaining({ PartitionKey: 'env-1' })]);
+    } finally {
+      await stack.close();
+      await azurite.stop();
+    }
+  }, 60_000);
 });
+
+/** The counts table's rows, read with the SDK the tests have (not the package's). */
+async function listRows(azurite: Azurite): Promise<Array<Record<string, unknown>>> {
+  const client = TableClient.fromConnectionString(azurite.connectionString, 'proxylimits', { allowInsecureConnection: true });
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const rows: Array<Record<string, unknown>> = [];
+    try {
+      for await (const row of client.listEntities()) rows.push({ ...row, PartitionKey: row.partitionKey });
+    } catch {
+      // not created yet
+    }
+    if (rows.length > 0) return rows;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return [];
+}

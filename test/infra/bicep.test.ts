@@ -149,6 +149,13 @@ describe('infra/*.bicep', () => {
     expect(code(main)).toContain("scope: resourceGroup(split(accountId, '/')[2], split(accountId, '/')[4])");
   });
 
+  it("shares limits' counts in the app's storage account, with the identity's Storage Table Data Contributor role", () => {
+    const roles = code(text(join(INFRA, 'app', 'roles.bicep')));
+    expect(roles).toContain("var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'");
+    expect(roles).toMatch(/resource tableContributor 'Microsoft\.Authorization\/roleAssignments@2022-04-01' = \{\s*scope: storage/);
+    expect(code(main)).toContain('PROXY_USAGE_TABLE_ENDPOINT: storage.outputs.tableEndpoint');
+  });
+
   it("lists the first account's deployments with the role it already grants (both include Microsoft.CognitiveServices/*/read)", () => {
     expect(main).toMatch(/param discoverDeployments bool = true/);
     expect(code(main)).toContain("AZURE_OPENAI_RESOURCE_ID: discoverDeployments && !empty(filter(openAIAccountIds, id => !empty(id))) ? filter(openAIAccountIds, id => !empty(id))[0] : ''");
@@ -203,7 +210,7 @@ describe('infra/*.bicep', () => {
     });
 
     it('include what this deployment needs', () => {
-      for (const name of ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_AUTH', 'AZURE_OPENAI_RESOURCE_ID', 'AZURE_APPCONFIG_ENDPOINT', 'AZURE_APPCONFIG_KEY_PREFIX', 'AZURE_APPCONFIG_LABEL', 'AZURE_CLIENT_ID', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'PROXY_ATTEMPT_TIMEOUT_SECONDS', 'PROXY_DEADLINE_SECONDS', 'AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId']) {
+      for (const name of ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_AUTH', 'AZURE_OPENAI_RESOURCE_ID', 'PROXY_USAGE_TABLE_ENDPOINT', 'AZURE_APPCONFIG_ENDPOINT', 'AZURE_APPCONFIG_KEY_PREFIX', 'AZURE_APPCONFIG_LABEL', 'AZURE_CLIENT_ID', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'PROXY_ATTEMPT_TIMEOUT_SECONDS', 'PROXY_DEADLINE_SECONDS', 'AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId']) {
         expect(settings).toContain(name);
       }
     });

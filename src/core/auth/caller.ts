@@ -1,9 +1,14 @@
-/** The start of every handler that calls Azure or answers for it: who is calling, checked before anything else. */
+/** The start of every handler that calls Azure or answers for it: who is calling, and may they now, checked before anything else. */
 import { authorize, type Caller } from './clientKeys';
 import type { RequestContext } from '../context';
 
-export function callerOf({ request, services, logFields }: RequestContext): Caller {
+export function callerOf({ request, services, logFields, quota }: RequestContext): Caller {
   const caller = authorize(services.config, request.headers);
   if (caller.keyName !== undefined) logFields.client = caller.keyName;
+  // A limited key is admitted (or refused with OpenAI's 429) before anything is read or sent.
+  if (caller.keyName !== undefined && caller.limits !== undefined) {
+    quota.account = { key: caller.keyName, limits: caller.limits };
+    quota.figures = services.limiter.admit(quota.account);
+  }
   return caller;
 }

@@ -9,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { sha256, type ClientKey, type Grant, type ProxyConfig } from '../config/config';
 import { proxyError, ProxyError } from '../errors/catalogue';
+import { limitsAnything, type KeyLimits } from '../limits/keyLimits';
 
 /** The key a caller presented, from `Authorization: Bearer` (as the OpenAI SDKs send it) or `api-key`. */
 export function presentedKey(headers: Headers): string | undefined {
@@ -43,6 +44,8 @@ export interface Caller {
   models?: readonly string[];
   /** With `models`: the stateful families it may reach. */
   grants?: readonly Grant[];
+  /** What the key may spend, when it is limited (core/limits). */
+  limits?: KeyLimits;
 }
 
 const MISSING_KEY_MESSAGE =
@@ -56,11 +59,15 @@ export function authorize(config: ProxyConfig, headers: Headers): Caller {
     if (key === undefined) throw missingKey();
     return { passthroughKey: key };
   }
-  if (config.clientKeys.length === 0 && config.allowAnonymous) return { keyName: 'anonymous' };
+  if (config.clientKeys.length === 0 && config.allowAnonymous) return { keyName: 'anonymous', ...(limitsAnything(config.defaultKeyLimits) && { limits: config.defaultKeyLimits }) };
   if (key === undefined) throw missingKey();
   const clientKey = findClientKey(key, config.clientKeys);
   if (clientKey === undefined) throw invalidKey();
-  return { keyName: clientKey.name, ...(clientKey.models !== undefined && { models: clientKey.models, grants: clientKey.grants ?? [] }) };
+  return {
+    keyName: clientKey.name,
+    ...(clientKey.models !== undefined && { models: clientKey.models, grants: clientKey.grants ?? [] }),
+    ...(limitsAnything(clientKey.limits) && { limits: clientKey.limits }),
+  };
 }
 
 /** Refuses a model that the caller's key is not allowed to use, with a 403 in OpenAI's shape. */

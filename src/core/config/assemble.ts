@@ -87,7 +87,8 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
   const auth = upstreamAuth(settings, problems);
   const backendKeys = checkBackends(env, modelMap, { apiShape, globalVersion, auth, hasFixedKey: settings.fixedApiKey !== undefined, keyPrefix, storeModels: store?.models }, problems);
 
-  const envKeys = (settings.clientKeys ?? []).map((key, index) => ({ name: `env-${index + 1}`, digest: sha256(key) }));
+  const defaultKeyLimits = settings.keyLimits;
+  const envKeys = (settings.clientKeys ?? []).map((key, index) => ({ name: `env-${index + 1}`, digest: sha256(key), ...(defaultKeyLimits !== undefined && { limits: defaultKeyLimits }) }));
   const clientKeys = [...envKeys, ...(store?.clientKeys ?? [])];
   const allowAnonymous = settings.allowAnonymous ?? false;
   if (auth !== 'passthrough' && clientKeys.length === 0 && appConfiguration === undefined && !allowAnonymous) {
@@ -98,6 +99,9 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     );
   }
 
+  if (settings.usageTableEndpoint !== undefined && settings.usageTableConnectionString !== undefined) {
+    problems.push('PROXY_USAGE_TABLE_ENDPOINT and PROXY_USAGE_TABLE_CONNECTION_STRING: set one (the endpoint is reached with the app\'s identity)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -132,6 +136,12 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     maxBodyBytes: settings.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     corsAllowOrigin: settings.corsAllowOrigin ?? '*',
     ...(appConfiguration !== undefined && { appConfiguration }),
+    ...(defaultKeyLimits !== undefined && { defaultKeyLimits }),
+    usage: {
+      ...(settings.usageTableEndpoint !== undefined && { tableEndpoint: settings.usageTableEndpoint }),
+      ...(settings.usageTableConnectionString !== undefined && { connectionString: settings.usageTableConnectionString }),
+      syncMs: (settings.usageSyncSeconds ?? 1) * 1000,
+    },
   };
 }
 

@@ -24,6 +24,8 @@ export {
   type ProxyMode,
   type RoutingSettings,
   type UpstreamAuth,
+  type UsageStoreSettings,
+  type DiscoverySettings,
 } from './types';
 export { SETTING_NAMES, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
 export { assembleConfig, checkEnvironment, loadConfig, type AssembleOptions } from './assemble';

@@ -6,6 +6,14 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ClientKey, Environment } from './types';
 import { isApiVersion, type ModelTarget } from './modelMap';
+import { keyLimitsSchema } from '../limits/keyLimits';
+
+const KEY_LIMITS_EXAMPLE = '{"requestsPerMinute": 60, "tokensPerMinute": 100000, "tokensPerDay": 1000000, "models": {"gpt-4o": {"tokensPerDay": 200000}}}';
+
+/** A schema's issues as one line, each with where it is (`models.gpt-4o.tokensPerDay: must be above 0`). */
+export function describeIssues(error: z.ZodError): string {
+  return [...new Set(error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.join('.')}: ${issue.message}`)))].join('; ');
+}
 
 /** Environment names, the first of each list being the preferred one and the rest the old images' aliases. */
 export const SETTING_NAMES = {
@@ -45,6 +53,10 @@ export const SETTING_NAMES = {
   resourceId: ['AZURE_OPENAI_RESOURCE_ID'],
   resourceManagerEndpoint: ['AZURE_RESOURCE_MANAGER_ENDPOINT'],
   discoveryRefreshSeconds: ['AZURE_OPENAI_DISCOVERY_REFRESH_SECONDS'],
+  keyLimits: ['PROXY_KEY_LIMITS'],
+  usageTableEndpoint: ['PROXY_USAGE_TABLE_ENDPOINT'],
+  usageTableConnectionString: ['PROXY_USAGE_TABLE_CONNECTION_STRING'],
+  usageSyncSeconds: ['PROXY_USAGE_SYNC_SECONDS'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type SettingKey = keyof typeof SETTING_NAMES;
@@ -178,6 +190,30 @@ function buildSettingSchemas() {
       'must be an https URL (http only on localhost), e.g. https://management.azure.com',
     ),
     discoveryRefreshSeconds: positiveInteger,
+    keyLimits: z
+      .string()
+      .trim()
+      .transform((value, ctx) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `is not JSON: give an object such as ${KEY_LIMITS_EXAMPLE}` });
+          return z.NEVER;
+        }
+        const parsed = keyLimitsSchema().safeParse(json);
+        if (!parsed.success) {
+          ctx.addIssue({ code: 'custom', message: `${describeIssues(parsed.error)} (e.g. ${KEY_LIMITS_EXAMPLE})` });
+          return z.NEVER;
+        }
+        return parsed.data;
+      }),
+    usageTableEndpoint: httpUrl,
+    usageTableConnectionString: z
+      .string()
+      .trim()
+      .regex(/(^|;)\s*(TableEndpoint|AccountName|UseDevelopmentStorage)=[^;]+/i, 'must be a storage connection string (AccountName=...;AccountKey=... or TableEndpoint=...)'),
+    usageSyncSeconds: z.coerce.number().min(0.1, 'must be at least 0.1 seconds').max(60, 'must be at most 60 seconds'),
   } satisfies Record<SettingKey, z.ZodType>;
 }
 
@@ -207,7 +243,7 @@ export function reason(error: z.ZodError): string {
 }
 
 /** Settings whose values are secrets: a problem with one never shows it. */
-const SECRET_SETTINGS: ReadonlySet<SettingKey> = new Set(['fixedApiKey', 'appConfigConnectionString', 'clientKeys']);
+const SECRET_SETTINGS: ReadonlySet<SettingKey> = new Set(['fixedApiKey', 'appConfigConnectionString', 'clientKeys', 'usageTableConnectionString']);
 
 /** What each kind of setting takes, in words, where the schema's own message would be a parser's. */
 const EXPECTED: Partial<Record<SettingKey, string>> = {
@@ -227,6 +263,7 @@ const EXPECTED: Partial<Record<SettingKey, string>> = {
   circuitFailureRate: 'a percentage above 0, up to 100',
   circuitOpenSeconds: 'a number of seconds above 0',
   discoveryRefreshSeconds: 'a whole number of seconds above 0',
+  usageSyncSeconds: 'a number of seconds from 0.1 to 60',
   fixedApiKey: 'a key, not blank',
   managedIdentityClientId: 'a client id, not blank',
   appConfigLabel: 'a label, not blank',

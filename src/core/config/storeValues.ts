@@ -1,8 +1,9 @@
 /** Values read from App Configuration (model-map entries, client keys, plain settings), validated one by one. */
 import { z } from 'zod';
 import { GRANTS, type ClientKey } from './types';
-import { parseSetting, reason, STORE_SETTING_KEYS } from './settings';
+import { describeIssues, parseSetting, reason, STORE_SETTING_KEYS } from './settings';
 import { checkBackend, type ModelTarget } from './modelMap';
+import { keyLimitsSchema } from '../limits/keyLimits';
 
 export class StoreValueError extends Error {
   override readonly name = 'StoreValueError';
@@ -36,6 +37,7 @@ function buildSchemas() {
     sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hexadecimal digits'),
     models: z.array(z.string().min(1)).optional(),
     grants: z.array(z.enum(GRANTS)).optional(),
+    limits: keyLimitsSchema().optional(),
   });
   return { backend, clientKey };
 }
@@ -67,14 +69,20 @@ export function parseModelTarget(value: unknown): ModelTarget {
   return { backends: list.map((item, index) => backendOf(item, index)) };
 }
 
-/** A client-key value: the key's SHA-256 in hex, or `{"sha256", "models"?, "grants"?}`. */
+/** A client-key value: the key's SHA-256 in hex, or `{"sha256", "models"?, "grants"?, "limits"?}`. */
 export function parseClientKey(name: string, value: unknown): ClientKey {
   const parsed = jsonish(value);
   const result = storeSchemas().clientKey.safeParse(typeof parsed === 'string' ? { sha256: parsed.trim() } : parsed);
-  if (!result.success) throw new StoreValueError(reason(result.error));
-  const { models, grants } = result.data;
+  if (!result.success) throw new StoreValueError(describeIssues(result.error));
+  const { models, grants, limits } = result.data;
   if (grants !== undefined && models === undefined) throw new StoreValueError('grants apply to a key limited to models: an unlimited key reaches every family');
-  return { name, digest: Buffer.from(result.data.sha256, 'hex'), ...(models !== undefined && { models }), ...(grants !== undefined && { grants }) };
+  return {
+    name,
+    digest: Buffer.from(result.data.sha256, 'hex'),
+    ...(models !== undefined && { models }),
+    ...(grants !== undefined && { grants }),
+    ...(limits !== undefined && { limits: limits }),
+  };
 }
 
 /** A plain setting's value as text, validated as its environment variable would be. */

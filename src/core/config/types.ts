@@ -1,5 +1,6 @@
 /** The proxy's configuration as the core uses it: one immutable snapshot, its parts, and its defaults. */
 import { type BackendAuth, ModelMap } from './modelMap';
+import type { KeyLimits } from '../limits/keyLimits';
 
 export const DEFAULT_API_VERSION = '2024-10-21';
 /** The dated preview used by the route families that no GA api-version has (responses, assistants, speech...). */
@@ -62,6 +63,18 @@ export interface ClientKey {
   /** When set, the key may only use these models, and the stateful families of `grants` only. */
   models?: readonly string[];
   grants?: readonly Grant[];
+  /** What the key may spend (core/limits). */
+  limits?: KeyLimits;
+}
+
+/** Where counts and usage are shared across instances: Azure Table Storage, or (neither set) this process's memory. */
+export interface UsageStoreSettings {
+  /** `https://<account>.table.core.windows.net`, reached with the app's identity. */
+  tableEndpoint?: string;
+  /** Or a storage connection string (Azurite's, or with an account key): a secret, never logged. */
+  connectionString?: string;
+  /** How often each instance exchanges its counts with the store. */
+  syncMs: number;
 }
 
 /** Where the store is and what to read from it; the connection string is a secret and never logged. */
@@ -124,6 +137,9 @@ export interface ProxyConfig {
   /** `*`, or the origins allowed (a request's own is answered when it is one of them). */
   corsAllowOrigin: '*' | readonly string[];
   appConfiguration?: AppConfigurationSettings;
+  /** The limits of PROXY_API_KEYS' keys and of anonymous callers (PROXY_KEY_LIMITS). */
+  defaultKeyLimits?: KeyLimits;
+  usage: UsageStoreSettings;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;

@@ -78,7 +78,10 @@ export const ERROR_CATALOGUE = {
   model_not_found: { status: 404, type: 'invalid_request_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
-  rate_limit_exceeded: { status: 429, type: 'requests' },
+  /** OpenAI's type says which limit: `requests`, or `tokens` (a key's tokens per minute). */
+  rate_limit_exceeded: { status: 429, type: 'requests', types: ['requests', 'tokens'] },
+  /** A key's token budget for the day or month is spent; `x-should-retry: false` keeps the SDKs from retrying. */
+  insufficient_quota: { status: 429, type: 'insufficient_quota' },
   /** nginx's "client closed request": only in the log, since the client is gone. */
   client_closed_request: { status: 499, type: 'invalid_request_error' },
   proxy_error: { status: 500, type: 'server_error' },
@@ -91,13 +94,20 @@ export const ERROR_CATALOGUE = {
   upstream_credential_unavailable: { status: 503, type: 'server_error' },
   proxy_not_ready: { status: 503, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'server_error' },
-} as const satisfies Record<string, { status: number; type: string }>;
+} as const satisfies Record<string, { status: number; type: string; types?: readonly string[] }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 export interface ErrorOptions {
   param?: string;
   headers?: HeadersInit;
+  /** Another of the code's types (`types` in the catalogue), where it has more than one. */
+  type?: string;
+}
+
+function typeOf(code: ErrorCode, requested: string | undefined): string {
+  const entry: { type: string; types?: readonly string[] } = ERROR_CATALOGUE[code];
+  return requested !== undefined && entry.types?.includes(requested) === true ? requested : entry.type;
 }
 
 /** The OpenAI error body of a catalogued error. */
@@ -108,8 +118,8 @@ export function catalogueErrorBody(code: ErrorCode, message: string, param?: str
 
 /** A catalogued error to throw: the dispatcher answers it. */
 export function proxyError(code: ErrorCode, message: string, options: ErrorOptions = {}): ProxyError {
-  const { status, type } = ERROR_CATALOGUE[code];
-  return new ProxyError(status, { message, type, code, ...(options.param !== undefined && { param: options.param }) }, options.headers);
+  const { status } = ERROR_CATALOGUE[code];
+  return new ProxyError(status, { message, type: typeOf(code, options.type), code, ...(options.param !== undefined && { param: options.param }) }, options.headers);
 }
 
 /** A catalogued error as a Response, where nothing can throw to the dispatcher (the hosts' own answers). */

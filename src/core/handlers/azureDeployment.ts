@@ -40,7 +40,7 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const caller = callerOf(context);
     const body = await readJsonBody(request, config.maxBodyBytes);
     const model = requireModel(body.json);
-    const resolution = deploymentFor(config, model, caller);
+    const resolution = deploymentFor(context, model, caller);
     logFields.model = model;
     const streamOptions = body.json.stream_options;
     const askUsage =

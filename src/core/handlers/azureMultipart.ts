@@ -92,7 +92,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     const model = field.value.trim();
     let resolution;
     try {
-      resolution = deploymentFor(config, model, caller);
+      resolution = deploymentFor(context, model, caller);
     } catch (error) {
       await reader.cancel().catch(() => undefined);
       throw error;

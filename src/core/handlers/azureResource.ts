@@ -72,7 +72,7 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
           if (options.mapsModel === true && typeof model === 'string') {
             // Resource-level calls go to the default endpoint: a model's own endpoint applies to
             // deployment-scoped routes only, since later calls (get, delete) cannot know it.
-            const { deployment } = primaryBackend(deploymentFor(config, model, caller));
+            const { deployment } = primaryBackend(deploymentFor(context, model, caller));
             logFields.model = model;
             logFields.deployment = deployment;
             body = replaceTopLevelModel(json.bytes, deployment);

@@ -1,6 +1,6 @@
 /** The deployment a request's model maps to, for this caller, or the 404/403 a client understands. */
 import { assertModelAllowed, type Caller } from '../auth/clientKeys';
-import type { ProxyConfig } from '../config/config';
+import type { RequestContext } from '../context';
 import { proxyError } from '../errors/catalogue';
 import type { DeploymentResolution, ModelMap } from '../config/modelMap';
 
@@ -20,8 +20,15 @@ export function assertUnambiguous(modelMap: ModelMap, model: string): void {
   );
 }
 
-export function deploymentFor(config: ProxyConfig, model: string, caller: Caller): DeploymentResolution {
+export function deploymentFor(context: RequestContext, model: string, caller: Caller): DeploymentResolution {
+  const { config, limiter } = context.services;
   assertModelAllowed(caller, model);
+  // The model's own limits, when the key has some for it.
+  const { quota } = context;
+  if (quota.account !== undefined) {
+    quota.figures = undefined;
+    quota.figures = limiter.admitModel(quota.account, model);
+  }
   const { modelMap } = config.azure;
   const resolution = modelMap.resolve(model);
   if (resolution?.source === 'renamed' || resolution?.source === 'unchanged') assertUnambiguous(modelMap, model);

@@ -1,0 +1,202 @@
+/**
+ * Admission against a key's limits, on this process's view of the shared counts (no network call):
+ *
+ * - requests per minute: a request is admitted while the sliding estimate of the last minute's requests, this
+ *   one included, stays within the limit, and is counted at once;
+ * - tokens per minute, day and month: a request is admitted while the tokens counted so far are below the limit,
+ *   and its tokens are counted when its response ends (they are not known before). So a limit can be passed by
+ *   the requests in flight when it is reached: at most their tokens.
+ *
+ * Across instances, each one's view lags the others' by up to one exchange (SharedCounters), which lets the
+ * others admit what they see as room: README, "Limits and budgets", gives the bound.
+ */
+import { proxyError } from '../errors/catalogue';
+import type { SharedCounters } from './counters';
+import type { KeyLimits, LimitSet } from './keyLimits';
+import { formatReset, windowsAt, type Windows } from './windows';
+
+/** Whose spending a request counts against, once admitted. */
+export interface QuotaAccount {
+  key: string;
+  limits: KeyLimits;
+  /** The model, once known (its own limits then apply too). */
+  model?: string;
+}
+
+interface Figure {
+  limit: number;
+  remaining: number;
+  resetMs: number;
+}
+
+/** The tightest request and token figures of the limits that apply: what `x-ratelimit-*` says. */
+export interface Figures {
+  requests?: Figure;
+  tokens?: Figure;
+}
+
+const WHOLE_KEY = '*';
+
+function tighter(a: Figure | undefined, b: Figure | undefined): Figure | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return b.remaining < a.remaining ? b : a;
+}
+
+export class Limiter {
+  readonly #counters: SharedCounters;
+
+  constructor(counters: SharedCounters) {
+    this.#counters = counters;
+  }
+
+  /**
+   * Admits a request of a key with limits, counting it, and returns the figures to answer with; or throws the 429
+   * OpenAI answers (requests or tokens per minute), or its `insufficient_quota` (a budget spent).
+   */
+  admit(account: QuotaAccount): Figures {
+    const counters = this.#counters;
+    const windows = windowsAt(counters.now(), counters.minuteMs);
+    const scopes = this.#scopes(account);
+    try {
+      for (const [scope, set] of scopes) this.#check(account, scope, set, windows);
+      for (const [scope, set] of scopes) if (set.requestsPerMinute !== undefined) counters.add(account.key, `r|${scope}|${windows.minute}`, 1);
+    } finally {
+      counters.use(account.key);
+    }
+    return this.figures(account, windows);
+  }
+
+  /** The model's own limits, once the model is known: checked and counted as `admit` does the key's. */
+  admitModel(account: QuotaAccount, model: string): Figures {
+    account.model = model;
+    const set = account.limits.models?.[model];
+    const counters = this.#counters;
+    const windows = windowsAt(counters.now(), counters.minuteMs);
+    if (set !== undefined) {
+      this.#check(account, model, set, windows);
+      if (set.requestsPerMinute !== undefined) counters.add(account.key, `r|${model}|${windows.minute}`, 1);
+    }
+    return this.figures(account, windows);
+  }
+
+  /** Counts a finished request's tokens against its key (and its model, when that has limits of its own). */
+  record(account: QuotaAccount, tokens: number): void {
+    if (!(tokens > 0)) return;
+    const windows = windowsAt(this.#counters.now(), this.#counters.minuteMs);
+    for (const [scope] of this.#scopes(account)) {
+      for (const window of [windows.minute, windows.day, windows.month]) this.#counters.add(account.key, `t|${scope}|${window}`, tokens);
+    }
+  }
+
+  /** The figures of every limit that applies now. */
+  figures(account: QuotaAccount, windows: Windows = windowsAt(this.#counters.now(), this.#counters.minuteMs)): Figures {
+    let requests: Figure | undefined;
+    let tokens: Figure | undefined;
+    for (const [scope, set] of this.#scopes(account)) {
+      if (set.requestsPerMinute !== undefined) {
+        const used = this.#sliding(account.key, 'r', scope, windows);
+        requests = tighter(requests, { limit: set.requestsPerMinute, remaining: Math.max(0, Math.floor(set.requestsPerMinute - used)), resetMs: this.#settleMs(account.key, 'r', scope, windows) });
+      }
+      if (set.tokensPerMinute !== undefined) {
+        const used = this.#sliding(account.key, 't', scope, windows);
+        tokens = tighter(tokens, { limit: set.tokensPerMinute, remaining: Math.max(0, Math.floor(set.tokensPerMinute - used)), resetMs: this.#settleMs(account.key, 't', scope, windows) });
+      }
+      for (const [limit, window, resetMs] of [
+        [set.tokensPerDay, windows.day, windows.msToDayEnd],
+        [set.tokensPerMonth, windows.month, windows.msToMonthEnd],
+      ] as const) {
+        if (limit === undefined) continue;
+        tokens = tighter(tokens, { limit, remaining: Math.max(0, limit - this.#counters.get(account.key, `t|${scope}|${window}`)), resetMs });
+      }
+    }
+    return { ...(requests !== undefined && { requests }), ...(tokens !== undefined && { tokens }) };
+  }
+
+  #scopes(account: QuotaAccount): Array<[scope: string, set: LimitSet]> {
+    const scopes: Array<[string, LimitSet]> = [[WHOLE_KEY, account.limits]];
+    const own = account.model === undefined ? undefined : account.limits.models?.[account.model];
+    if (own !== undefined && account.model !== undefined) scopes.push([account.model, own]);
+    return scopes;
+  }
+
+  /** The estimate of the last minute's count: the previous minute's, fading as this one goes on, plus this one's. */
+  #sliding(key: string, kind: 'r' | 't', scope: string, windows: Windows): number {
+    const previous = this.#counters.get(key, `${kind}|${scope}|${windows.previousMinute}`);
+    const current = this.#counters.get(key, `${kind}|${scope}|${windows.minute}`);
+    return previous * (1 - windows.minuteElapsed) + current;
+  }
+
+  /** How long until the estimate is zero again (OpenAI's reset: back to the full limit). */
+  #settleMs(key: string, kind: 'r' | 't', scope: string, windows: Windows): number {
+    if (this.#counters.get(key, `${kind}|${scope}|${windows.minute}`) > 0) return windows.msToMinuteEnd + this.#counters.minuteMs;
+    if (this.#counters.get(key, `${kind}|${scope}|${windows.previousMinute}`) > 0) return windows.msToMinuteEnd;
+    return 0;
+  }
+
+  /** How long until the estimate lets `fits` through: stepped in hundredths of a minute, over at most two. */
+  #waitMs(key: string, kind: 'r' | 't', scope: string, windows: Windows, fits: (estimate: number) => boolean): number {
+    const minuteMs = this.#counters.minuteMs;
+    const previous = this.#counters.get(key, `${kind}|${scope}|${windows.previousMinute}`);
+    const current = this.#counters.get(key, `${kind}|${scope}|${windows.minute}`);
+    for (let step = 1; step <= 200; step++) {
+      const at = windows.minuteElapsed + step / 100;
+      const estimate = at < 1 ? previous * (1 - at) + current : at < 2 ? current * (1 - (at - 1)) : 0;
+      if (fits(estimate)) return Math.ceil((step / 100) * minuteMs);
+    }
+    return 2 * minuteMs;
+  }
+
+  #check(account: QuotaAccount, scope: string, set: LimitSet, windows: Windows): void {
+    const on = scope === WHOLE_KEY ? 'this API key' : `this API key's use of the model '${scope}'`;
+    const { key } = account;
+    if (set.requestsPerMinute !== undefined) {
+      const limit = set.requestsPerMinute;
+      const used = this.#sliding(key, 'r', scope, windows);
+      if (used + 1 > limit) {
+        const waitMs = this.#waitMs(key, 'r', scope, windows, (estimate) => estimate + 1 <= limit);
+        throw this.#rateLimited(account, windows, 'requests', `Rate limit reached for requests on ${on}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
+      }
+    }
+    if (set.tokensPerMinute !== undefined) {
+      const limit = set.tokensPerMinute;
+      const used = this.#sliding(key, 't', scope, windows);
+      if (used >= limit) {
+        const waitMs = this.#waitMs(key, 't', scope, windows, (estimate) => estimate < limit);
+        throw this.#rateLimited(account, windows, 'tokens', `Rate limit reached for tokens on ${on}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
+      }
+    }
+    for (const [limit, window, resetMs, period] of [
+      [set.tokensPerDay, windows.day, windows.msToDayEnd, 'day (UTC)'],
+      [set.tokensPerMonth, windows.month, windows.msToMonthEnd, 'month (UTC)'],
+    ] as const) {
+      if (limit === undefined) continue;
+      const used = this.#counters.get(key, `t|${scope}|${window}`);
+      if (used < limit) continue;
+      const headers = { ...this.headers(this.figures(account, windows)), 'retry-after': String(Math.ceil(resetMs / 1000)), 'x-should-retry': 'false' };
+      throw proxyError(
+        'insufficient_quota',
+        `You exceeded your current quota: ${on} has a budget of ${limit} tokens per ${period} and has used ${used}. It renews in ${formatReset(resetMs)}.`,
+        { headers },
+      );
+    }
+  }
+
+  #rateLimited(account: QuotaAccount, windows: Windows, type: 'requests' | 'tokens', message: string, waitMs: number): Error {
+    const headers = { ...this.headers(this.figures(account, windows)), 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))), 'retry-after-ms': String(waitMs) };
+    return proxyError('rate_limit_exceeded', `${message} Retry after ${waitMs} ms.`, { headers, type });
+  }
+
+  /** OpenAI's `x-ratelimit-*` headers for figures. */
+  headers(figures: Figures): Record<string, string> {
+    const headers: Record<string, string> = {};
+    for (const kind of ['requests', 'tokens'] as const) {
+      const figure = figures[kind];
+      if (figure === undefined) continue;
+      headers[`x-ratelimit-limit-${kind}`] = String(figure.limit);
+      headers[`x-ratelimit-remaining-${kind}`] = String(figure.remaining);
+      headers[`x-ratelimit-reset-${kind}`] = formatReset(figure.resetMs);
+    }
+    return headers;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Limits and budgets per client key, with the `openai` SDK as the client: OpenAI's 429s and headers, the SDK's own
+ * retry on them, nothing sent to Azure for a refused request; then two proxy processes sharing one key's limit
+ * through Table Storage (Azurite), within the documented bound, and serving on through a store outage.
+ */
+import OpenAI from 'openai';
+import { loadConfig } from '../../src/core/config/config';
+import { createProxy } from '../../src/core/proxy';
+import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
+import { startLocalHost, type LocalHost } from '../../src/hosting/node/localHost';
+import { Azurite } from '../support/azurite';
+import { runProxyProcess, type ProxyProcess } from '../support/proxyProcess';
+import { capturingLogger } from '../support/stack';
+
+let emulator: AzureOpenAIEmulator;
+beforeAll(async () => {
+  emulator = await AzureOpenAIEmulator.start();
+});
+afterAll(() => emulator.close());
+
+const held = (limits: unknown): Record<string, string> => ({
+  AZURE_OPENAI_ENDPOINT: emulator.url,
+  AZURE_OPENAI_AUTH: 'key',
+  AZURE_OPENAI_TOKEN: EMULATOR_API_KEY,
+  PROXY_API_KEYS: 'alice-key,bob-key',
+  PROXY_KEY_LIMITS: JSON.stringify(limits),
+});
+const chat = (client: OpenAI): Promise<OpenAI.Chat.Completions.ChatCompletion> => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+const toEmulator = (): number => emulator.requests.filter((r) => r.path.includes('/chat/completions')).length;
+
+describe('limits per client key', () => {
+  let host: LocalHost;
+  let logs: string[];
+  const start = async (limits: unknown): Promise<string> => {
+    logs = [];
+    // A rate window of one second, so the SDK's wait for one is short.
+    const proxy = createProxy(loadConfig(held(limits)), { logger: capturingLogger(logs), rateWindowMs: 1000 });
+    host = await startLocalHost({ proxy });
+    return `${host.url}/v1`;
+  };
+  afterEach(() => host.close());
+
+  it("answers OpenAI's 429 with its headers, sends nothing to Azure for it, and the SDK's retry gets through once the window slides", async () => {
+    const baseURL = await start({ requestsPerMinute: 2 });
+    const alice = new OpenAI({ apiKey: 'alice-key', baseURL, maxRetries: 0 });
+    const first = await alice.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('2');
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('1');
+    await chat(alice);
+    const before = toEmulator();
+    const error = await chat(alice).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(error).toMatchObject({ status: 429, code: 'rate_limit_exceeded', type: 'requests' });
+    const headers = (error as { headers?: Headers }).headers;
+    expect(headers?.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(Number(headers?.get('retry-after-ms'))).toBeGreaterThan(0);
+    expect(toEmulator()).toBe(before);
+    // Another key has its own count.
+    await chat(new OpenAI({ apiKey: 'bob-key', baseURL, maxRetries: 0 }));
+
+    const patient = new OpenAI({ apiKey: 'alice-key', baseURL, maxRetries: 3 });
+    const started = Date.now();
+    await chat(patient);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(logs.filter((line) => line.includes('status=429') && line.includes('client=env-1')).length).toBeGreaterThanOrEqual(2);
+  }, 15_000);
+
+  it('counts the tokens a response used, and refuses a spent budget with insufficient_quota, which the SDK does not retry', async () => {
+    const baseURL = await start({ tokensPerDay: 30 });
+    const alice = new OpenAI({ apiKey: 'alice-key', baseURL, maxRetries: 3 });
+    const { data, response } = await alice.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    // Admitted on what was counted before it: the whole budget.
+    expect(response.headers.get('x-ratelimit-remaining-tokens')).toBe('30');
+    const used = data.usage?.total_tokens ?? 0;
+    expect(used).toBeGreaterThan(0);
+    // A stream's tokens are counted from its usage chunk, which the proxy asks for itself.
+    let streamed = 0;
+    const stream = await alice.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    for await (const _chunk of stream) streamed++;
+    expect(streamed).toBeGreaterThan(0);
+    const before = toEmulator();
+    const started = Date.now();
+    const error = await chat(alice).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 429, code: 'insufficient_quota', type: 'insufficient_quota' });
+    expect((error as Error).message).toMatch(/budget of 30 tokens per day \(UTC\) and has used \d+/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(toEmulator()).toBe(before);
+  });
+
+  it("replaces Azure's resource-wide rate-limit figures with the key's, and leaves unlimited callers Azure's", async () => {
+    const limited = await start({ tokensPerMinute: 100000 });
+    const { response } = await new OpenAI({ apiKey: 'alice-key', baseURL: limited, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(response.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
+    expect(response.headers.get('x-ratelimit-remaining-requests')).toBeNull();
+  });
+});
+
+describe('one limit held by two instances through Table Storage (Azurite)', () => {
+  let azurite: Azurite;
+  const running: ProxyProcess[] = [];
+  beforeAll(async () => {
+    azurite = await Azurite.start();
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(running.map((p) => p.stop()));
+    await azurite.stop();
+  });
+
+  it('stays within the limit plus what the other instance admits in one exchange, and serves on through an outage', async () => {
+    const env = { ...held({ requestsPerMinute: 20 }), PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString, PROXY_USAGE_SYNC_SECONDS: '0.2' };
+    const proxies = [runProxyProcess({ PORT: '0', ...env }), runProxyProcess({ PORT: '0', ...env })];
+    running.push(...proxies);
+    const clients = await Promise.all(proxies.map(async (p) => new OpenAI({ apiKey: 'alice-key', baseURL: await p.listening(), maxRetries: 0 })));
+    // Let each see the key once and exchange, then alternate: each instance takes 10 requests a second.
+    let admitted = 0;
+    let refused = 0;
+    for (let i = 0; i < 60; i++) {
+      const outcome = await chat(clients[i % 2]!).then(
+        () => 'ok',
+        (e: unknown) => {
+          if (e instanceof OpenAI.RateLimitError) return '429';
+          throw e;
+        },
+      );
+      if (outcome === 'ok') admitted++;
+      else refused++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // The bound (README): limit + (instances - 1) x one instance's rate x the exchange interval = 20 + 1 x 10/s x 0.2 s,
+    // and a request or two more as the window slides on over the three seconds.
+    expect(admitted).toBeGreaterThanOrEqual(20);
+    expect(admitted).toBeLessThanOrEqual(20 + 2 + 2);
+    expect(refused).toBe(60 - admitted);
+
+    // The store goes away: both keep serving (and refusing) on their own counts, each warning once.
+    await azurite.stop();
+    await expect(chat(clients[0]!)).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    await proxies[0]!.outputContaining('Usage store unreachable', 1, 5000);
+    const bob = new OpenAI({ apiKey: 'bob-key', baseURL: await proxies[0]!.listening(), maxRetries: 0 });
+    await chat(bob);
+    // It comes back empty: each instance's counts are written whole again, so nothing is lost.
+    azurite = await azurite.restart();
+    await proxies[0]!.outputContaining('Usage store answers again', 1, 5000);
+    expect(proxies[0]!.output().split('Usage store unreachable').length - 1).toBe(1);
+    // A third instance reads what the first two wrote back: alice is refused there too, after its first exchange.
+    const third = runProxyProcess({ PORT: '0', ...env });
+    running.push(third);
+    const late = new OpenAI({ apiKey: 'alice-key', baseURL: await third.listening(), maxRetries: 0 });
+    await chat(late).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await expect(chat(late)).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+  }, 60_000);
+});
