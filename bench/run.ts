@@ -8,6 +8,8 @@
  *  - the latency each adds over the direct call (p50, p99);
  *  - for streams, the time to the first chunk and the gap between chunks, over the direct call's;
  *  - the proxy's resident memory with 1,000 streams open at once, on the local host and in the Functions worker;
+ *  - the CPU time per request and the latency with a client key's limits on, against the same proxy without, its
+ *    counts exchanged with Table Storage (Azurite), and the rate of requests that store sees from one instance;
  *  - the package Azure runs (scripts/package.mjs): its zipped size, and the time for the worker to load it;
  *  - from those, the HTTP concurrency one Flex Consumption instance holds (bench/deployment.ts).
  * The Functions path runs the package, as Azure does.
@@ -34,6 +36,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { appLoad, packageSize, sizing } from './deployment';
+import { countedUsageStore } from './usageStore';
 
 const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -446,6 +449,38 @@ async function main(): Promise<void> {
     for (const server of fast.all) server.child.kill();
   }
 
+  // Limits: the same proxy with the key's proxy-held credential, once without limits and once with limits it
+  // never reaches (so every request is admitted, counted and its tokens recorded), counts shared through the table.
+  const store = await countedUsageStore();
+  const held = { AZURE_OPENAI_AUTH: 'key', AZURE_OPENAI_TOKEN: KEY, PROXY_API_KEYS: KEY };
+  const limitsOn = { ...held, PROXY_KEY_LIMITS: JSON.stringify({ requestsPerMinute: 1e9, tokensPerMinute: 1e12, tokensPerDay: 1e12, tokensPerMonth: 1e12 }), PROXY_USAGE_TABLE_CONNECTION_STRING: store.connectionString };
+  const limitsEmulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(await freePort()), EMULATOR_CHUNK_DELAY_MS: '0' }, /emulator at (http:\/\/\S+)/);
+  const limitsFloor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: limitsEmulator.url }, /listening on (http:\/\/\S+)/);
+  const off = await startProcess('limits-off', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...held }, /listening on (http:\/\/\S+)\/v1/);
+  const on = await startProcess('limits-on', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...limitsOn }, /listening on (http:\/\/\S+)\/v1/);
+  try {
+    for (const server of [limitsFloor, off, on]) await load(server, 16, WARMUP_MS);
+    const storeBefore = store.requests();
+    const storeStarted = performance.now();
+    const at16 = await loadRounds(limitsFloor, [off, on], 16);
+    const storeRate = (store.requests() - storeBefore) / ((performance.now() - storeStarted) / 1000);
+    const at1 = await loadRounds(limitsFloor, [off, on], 1);
+    // Each round's on over off (the two ran back to back in it), the median of the rounds.
+    const onRounds = at16.results.get(on)!.roundsCpu;
+    const offRounds = at16.results.get(off)!.roundsCpu;
+    const cpuOnOverOff = median(onRounds.map((cpu, round) => cpu / offRounds[round]!));
+    const p50AddedMs = at1.results.get(on)!.p50 - at1.results.get(off)!.p50;
+    const failed = [...at16.results.values(), ...at1.results.values()].reduce((sum, r) => sum + r.errors, 0);
+    results.limits = { cpuUsPerRequestOff: at16.results.get(off)!.cpuUsPerRequest, cpuUsPerRequestOn: at16.results.get(on)!.cpuUsPerRequest, cpuOnOverOff, p50AddedMs, storeRequestsPerSecond: storeRate, failed };
+    Object.assign(targets, { limitsCpuOverOff: cpuOnOverOff, limitsAddedP50Ms: p50AddedMs });
+    rows.push('');
+    rows.push(`Client key limits on (counts shared through Table Storage, Azurite) against off, 16 clients, ${ROUNDS} rounds: CPU per request ${fixed(at16.results.get(off)!.cpuUsPerRequest, 0)} → ${fixed(at16.results.get(on)!.cpuUsPerRequest, 0)} µs (${fixed(cpuOnOverOff)}x, median of the rounds' ratios)`);
+    rows.push(`  p50 at 1 client: ${fixed(at1.results.get(off)!.p50, 3)} → ${fixed(at1.results.get(on)!.p50, 3)} ms (${p50AddedMs >= 0 ? '+' : ''}${fixed(p50AddedMs, 3)} ms); the store saw ${fixed(storeRate, 1)} requests/s from the instance (one key)`);
+  } finally {
+    for (const server of [limitsEmulator, limitsFloor, off, on]) server.child.kill();
+    await store.close();
+  }
+
   // Stream compatibility drops Azure's first (prompt-filter) chunk on purpose, which would show as one emulator
   // chunk delay of "overhead"; off, the numbers are the proxy's own.
   const slow = await startServers(5, { AZURE_OPENAI_STREAM_COMPAT: 'false' });
@@ -514,6 +549,7 @@ async function main(): Promise<void> {
   rows.push(`  added p50 within 0.2 ms of the floor's at 1 client: ${fixed(targets.addedP50OverFloorAt1Ms ?? Number.NaN, 3)} ms`);
   rows.push(`  resident memory <= 150 MB at ${OPEN_STREAMS} streams: ${fixed(targets.residentMbWithOpenStreams ?? Number.NaN, 1)} MB`);
   rows.push(`  the Functions path's own CPU per request, over the local host's, at 16 clients: ${fixed(targets.functionsPathCpuOverLocalHostAt16Us ?? Number.NaN, 0)} µs`);
+  rows.push(`  limits add <= 10% CPU per request (1.10x) and nothing at p50: ${fixed(targets.limitsCpuOverOff ?? Number.NaN)}x, ${fixed(targets.limitsAddedP50Ms ?? Number.NaN, 3)} ms`);
   rows.push(`  package zipped <= 5 MB: ${fixed(targets.packageZippedMb ?? Number.NaN)} MB`);
   rows.push(`  failed requests: ${String(results.errors)}`);
   console.info(rows.join('\n'));

@@ -4,10 +4,12 @@
  * official build that `npm test` uses for the deployed runtimes (scripts/nodeRuntimes.mjs).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-const ROOT = join(__dirname, '..', '..');
+/** The repository: two levels up from test/support, three from its build in dist (the bench's). */
+const ROOT = existsSync(join(__dirname, '..', '..', 'package.json')) ? join(__dirname, '..', '..') : join(__dirname, '..', '..', '..');
 const MAIN = join(ROOT, 'node_modules', 'azurite', 'dist', 'src', 'table', 'main.js');
 /** Azurite's well-known development account (public, in Microsoft's documentation). */
 const ACCOUNT = 'devstoreaccount1';
@@ -51,13 +53,14 @@ export class Azurite {
     return new Azurite(port, child);
   }
 
-  get tableEndpoint(): string {
-    return `http://127.0.0.1:${this.port}/${ACCOUNT}`;
-  }
-
   /** A connection string for the development account, as PROXY_USAGE_TABLE_CONNECTION_STRING takes it. */
   get connectionString(): string {
-    return `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};TableEndpoint=${this.tableEndpoint};`;
+    return this.connectionStringVia(`http://127.0.0.1:${this.port}`);
+  }
+
+  /** The same, for reaching it through something in between (a request counter): only the origin differs. */
+  connectionStringVia(origin: string): string {
+    return `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};TableEndpoint=${origin}/${ACCOUNT};`;
   }
 
   /** Starts it again on the same port, empty (in memory), as a store that comes back. */

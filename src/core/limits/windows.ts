@@ -15,21 +15,48 @@ export interface Windows {
   msToMonthEnd: number;
 }
 
-export function windowsAt(now: number, minuteMs = 60_000): Windows {
-  const minute = Math.floor(now / minuteMs);
+/** The last minute asked for, its ids and ends: every request asks, and they change once a minute. */
+interface Calendar {
+  minute: number;
+  minuteMs: number;
+  minuteId: string;
+  previousMinuteId: string;
+  dayId: string;
+  monthId: string;
+  dayEnd: number;
+  monthEnd: number;
+}
+
+let cached: Calendar | undefined;
+
+function calendarOf(now: number, minute: number, minuteMs: number): Calendar {
   const date = new Date(now);
   const iso = date.toISOString();
-  const dayEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1);
-  const monthEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
   return {
-    minute: `m${minute}`,
-    previousMinute: `m${minute - 1}`,
+    minute,
+    minuteMs,
+    minuteId: `m${minute}`,
+    previousMinuteId: `m${minute - 1}`,
+    dayId: `d${iso.slice(0, 10)}`,
+    monthId: `M${iso.slice(0, 7)}`,
+    dayEnd: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1),
+    monthEnd: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1),
+  };
+}
+
+export function windowsAt(now: number, minuteMs = 60_000): Windows {
+  const minute = Math.floor(now / minuteMs);
+  let calendar = cached;
+  if (calendar?.minute !== minute || calendar.minuteMs !== minuteMs) cached = calendar = calendarOf(now, minute, minuteMs);
+  return {
+    minute: calendar.minuteId,
+    previousMinute: calendar.previousMinuteId,
     minuteElapsed: (now - minute * minuteMs) / minuteMs,
-    day: `d${iso.slice(0, 10)}`,
-    month: `M${iso.slice(0, 7)}`,
+    day: calendar.dayId,
+    month: calendar.monthId,
     msToMinuteEnd: (minute + 1) * minuteMs - now,
-    msToDayEnd: dayEnd - now,
-    msToMonthEnd: monthEnd - now,
+    msToDayEnd: calendar.dayEnd - now,
+    msToMonthEnd: calendar.monthEnd - now,
   };
 }
 

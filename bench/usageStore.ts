@@ -1,0 +1,40 @@
+/**
+ * The usage store for `npm run bench`: Azurite's Table service (test/support/azurite.ts), behind a forwarder that
+ * counts the requests each proxy sends it, so the bench reports the rate the store sees per instance.
+ */
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Azurite } from '../test/support/azurite';
+
+export interface CountedStore {
+  /** PROXY_USAGE_TABLE_CONNECTION_STRING for the proxy, through the counter. */
+  connectionString: string;
+  /** Requests the store has received so far. */
+  requests(): number;
+  close(): Promise<void>;
+}
+
+export async function countedUsageStore(): Promise<CountedStore> {
+  const azurite = await Azurite.start();
+  let count = 0;
+  const forwarder: Server = createServer((req, res) => {
+    count++;
+    const upstream = request({ host: '127.0.0.1', port: azurite.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}`;
+  return {
+    connectionString: azurite.connectionStringVia(origin),
+    requests: () => count,
+    close: async () => {
+      forwarder.closeAllConnections();
+      await new Promise((resolve) => forwarder.close(resolve));
+      await azurite.stop();
+    },
+  };
+}
