@@ -358,14 +358,64 @@ async function openStreamsMemory(
 
 const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
+/**
+ * The same proxy with the key's proxy-held credential, once without limits and once with limits it never reaches
+ * (so every request is admitted, counted and its tokens recorded), its counts shared through the table.
+ */
+async function limitsSection(results: Record<string, unknown>, targets: Record<string, number>, rows: string[]): Promise<void> {
+  const store = await countedUsageStore();
+  const held = { AZURE_OPENAI_AUTH: 'key', AZURE_OPENAI_TOKEN: KEY, PROXY_API_KEYS: KEY };
+  const limitsOn = { ...held, PROXY_KEY_LIMITS: JSON.stringify({ requestsPerMinute: 1e9, tokensPerMinute: 1e12, tokensPerDay: 1e12, tokensPerMonth: 1e12 }), PROXY_USAGE_TABLE_CONNECTION_STRING: store.connectionString };
+  const limitsEmulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(await freePort()), EMULATOR_CHUNK_DELAY_MS: '0' }, /emulator at (http:\/\/\S+)/);
+  const limitsFloor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: limitsEmulator.url }, /listening on (http:\/\/\S+)/);
+  const off = await startProcess('limits-off', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...held }, /listening on (http:\/\/\S+)\/v1/);
+  const on = await startProcess('limits-on', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...limitsOn }, /listening on (http:\/\/\S+)\/v1/);
+  // Each server alone on a core, as for the CPU rows above: the difference sought is a few percent.
+  if (CORES !== undefined) {
+    pin(process.pid, CORES.load);
+    pin(limitsEmulator.child.pid, CORES.load);
+    pin(store.pid, CORES.load);
+    for (const server of [limitsFloor, off, on]) pin(server.child.pid, CORES.server);
+  }
+  try {
+    for (const server of [limitsFloor, off, on]) await load(server, 16, WARMUP_MS);
+    const storeBefore = store.requests();
+    const storeStarted = performance.now();
+    const at16 = await loadRounds(limitsFloor, [off, on], 16);
+    const storeRate = (store.requests() - storeBefore) / ((performance.now() - storeStarted) / 1000);
+    const at1 = await loadRounds(limitsFloor, [off, on], 1);
+    // Each round's on over off (the two ran back to back in it), the median of the rounds.
+    const onRounds = at16.results.get(on)!.roundsCpu;
+    const offRounds = at16.results.get(off)!.roundsCpu;
+    const cpuOnOverOff = median(onRounds.map((cpu, round) => cpu / offRounds[round]!));
+    const p50AddedMs = at1.results.get(on)!.p50 - at1.results.get(off)!.p50;
+    const failed = [...at16.results.values(), ...at1.results.values()].reduce((sum, r) => sum + r.errors, 0);
+    results.limits = { cpuUsPerRequestOff: at16.results.get(off)!.cpuUsPerRequest, cpuUsPerRequestOn: at16.results.get(on)!.cpuUsPerRequest, cpuOnOverOff, p50AddedMs, storeRequestsPerSecond: storeRate, failed };
+    Object.assign(targets, { limitsCpuOverOff: cpuOnOverOff, limitsAddedP50Ms: p50AddedMs });
+    rows.push('');
+    rows.push(`Client key limits on (counts shared through Table Storage, Azurite) against off, each alone on a core, 16 clients, ${ROUNDS} rounds: CPU per request ${fixed(at16.results.get(off)!.cpuUsPerRequest, 0)} → ${fixed(at16.results.get(on)!.cpuUsPerRequest, 0)} µs (${fixed(cpuOnOverOff)}x, median of the rounds' ratios)`);
+    rows.push(`  p50 at 1 client: ${fixed(at1.results.get(off)!.p50, 3)} → ${fixed(at1.results.get(on)!.p50, 3)} ms (${p50AddedMs >= 0 ? '+' : ''}${fixed(p50AddedMs, 3)} ms); the store saw ${fixed(storeRate, 1)} requests/s from the instance (one key)`);
+  } finally {
+    if (CORES !== undefined) pin(process.pid, CORES.all);
+    for (const server of [limitsEmulator, limitsFloor, off, on]) server.child.kill();
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION_MS / 1000, rounds: ROUNDS };
   const targets: Record<string, number> = {};
   // The Functions worker's figures, from the runs below, for the sizing at the end.
   const worker = { cpuUsPerRequest: Number.NaN, cpuUsPerChunk: Number.NaN, hostCpuUsPerRequest: Number.NaN, hostCpuUsPerChunk: Number.NaN, idleMb: Number.NaN, mbPerOpenStream: Number.NaN };
-  const fast = await startServers(0);
   const rows: string[] = [];
+  if (process.env.BENCH_ONLY === 'limits') {
+    // One section alone, for working on it: `BENCH_ONLY=limits npm run bench`.
+    await limitsSection(results, targets, rows);
+    console.info(rows.join('\n'));
+    return;
+  }
+  const fast = await startServers(0);
   const contestants = [fast.proxy, fast.functions];
   try {
     const throughput: Record<string, Record<number, LoadResult>> = { emulator: {}, floor: {}, proxy: {}, functions: {} };
@@ -449,37 +499,7 @@ async function main(): Promise<void> {
     for (const server of fast.all) server.child.kill();
   }
 
-  // Limits: the same proxy with the key's proxy-held credential, once without limits and once with limits it
-  // never reaches (so every request is admitted, counted and its tokens recorded), counts shared through the table.
-  const store = await countedUsageStore();
-  const held = { AZURE_OPENAI_AUTH: 'key', AZURE_OPENAI_TOKEN: KEY, PROXY_API_KEYS: KEY };
-  const limitsOn = { ...held, PROXY_KEY_LIMITS: JSON.stringify({ requestsPerMinute: 1e9, tokensPerMinute: 1e12, tokensPerDay: 1e12, tokensPerMonth: 1e12 }), PROXY_USAGE_TABLE_CONNECTION_STRING: store.connectionString };
-  const limitsEmulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(await freePort()), EMULATOR_CHUNK_DELAY_MS: '0' }, /emulator at (http:\/\/\S+)/);
-  const limitsFloor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: limitsEmulator.url }, /listening on (http:\/\/\S+)/);
-  const off = await startProcess('limits-off', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...held }, /listening on (http:\/\/\S+)\/v1/);
-  const on = await startProcess('limits-on', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...limitsOn }, /listening on (http:\/\/\S+)\/v1/);
-  try {
-    for (const server of [limitsFloor, off, on]) await load(server, 16, WARMUP_MS);
-    const storeBefore = store.requests();
-    const storeStarted = performance.now();
-    const at16 = await loadRounds(limitsFloor, [off, on], 16);
-    const storeRate = (store.requests() - storeBefore) / ((performance.now() - storeStarted) / 1000);
-    const at1 = await loadRounds(limitsFloor, [off, on], 1);
-    // Each round's on over off (the two ran back to back in it), the median of the rounds.
-    const onRounds = at16.results.get(on)!.roundsCpu;
-    const offRounds = at16.results.get(off)!.roundsCpu;
-    const cpuOnOverOff = median(onRounds.map((cpu, round) => cpu / offRounds[round]!));
-    const p50AddedMs = at1.results.get(on)!.p50 - at1.results.get(off)!.p50;
-    const failed = [...at16.results.values(), ...at1.results.values()].reduce((sum, r) => sum + r.errors, 0);
-    results.limits = { cpuUsPerRequestOff: at16.results.get(off)!.cpuUsPerRequest, cpuUsPerRequestOn: at16.results.get(on)!.cpuUsPerRequest, cpuOnOverOff, p50AddedMs, storeRequestsPerSecond: storeRate, failed };
-    Object.assign(targets, { limitsCpuOverOff: cpuOnOverOff, limitsAddedP50Ms: p50AddedMs });
-    rows.push('');
-    rows.push(`Client key limits on (counts shared through Table Storage, Azurite) against off, 16 clients, ${ROUNDS} rounds: CPU per request ${fixed(at16.results.get(off)!.cpuUsPerRequest, 0)} → ${fixed(at16.results.get(on)!.cpuUsPerRequest, 0)} µs (${fixed(cpuOnOverOff)}x, median of the rounds' ratios)`);
-    rows.push(`  p50 at 1 client: ${fixed(at1.results.get(off)!.p50, 3)} → ${fixed(at1.results.get(on)!.p50, 3)} ms (${p50AddedMs >= 0 ? '+' : ''}${fixed(p50AddedMs, 3)} ms); the store saw ${fixed(storeRate, 1)} requests/s from the instance (one key)`);
-  } finally {
-    for (const server of [limitsEmulator, limitsFloor, off, on]) server.child.kill();
-    await store.close();
-  }
+  await limitsSection(results, targets, rows);
 
   // Stream compatibility drops Azure's first (prompt-filter) chunk on purpose, which would show as one emulator
   // chunk delay of "overhead"; off, the numbers are the proxy's own.

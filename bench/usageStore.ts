@@ -11,6 +11,8 @@ export interface CountedStore {
   connectionString: string;
   /** Requests the store has received so far. */
   requests(): number;
+  /** Azurite's process, to keep it off the measured server's core. */
+  pid: number | undefined;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function countedUsageStore(): Promise<CountedStore> {
   return {
     connectionString: azurite.connectionStringVia(origin),
     requests: () => count,
+    pid: azurite.child.pid,
     close: async () => {
       forwarder.closeAllConnections();
       await new Promise((resolve) => forwarder.close(resolve));

@@ -6,7 +6,7 @@ import type { ProxyRequest } from './http/proxyRequest';
 import type { ProxyResponse } from './http/proxyResponse';
 import type { UpstreamFetch } from './upstream/upstream';
 import type { UpstreamCredentials } from './upstream/credential';
-import type { Figures, Limiter, QuotaAccount } from './limits/limiter';
+import type { Limiter, QuotaAccount } from './limits/limiter';
 
 export interface ProxyServices {
   /** The configuration snapshot this request is served with (one per request, even across a refresh). */
@@ -20,10 +20,9 @@ export interface ProxyServices {
   logger: Logger;
 }
 
-/** A limited key's request: whose spending it counts against, and the figures to answer with. */
+/** A limited key's request: whose spending it counts against (its figures are answered with once, at the end). */
 export interface QuotaState {
   account?: QuotaAccount;
-  figures?: Figures;
 }
 
 export interface RequestContext {

@@ -114,10 +114,10 @@ export class OpenAIProxy {
       response = { status: response.status, headers: response.headers, body: null };
     }
     addCorsHeaders(response.headers, config.corsAllowOrigin, request.headers.get('origin'));
-    // A limited key's figures replace Azure's, which are the whole resource's (a refusal carries its own already).
-    if (quota.figures !== undefined) {
+    // A limited key's figures (this request counted) replace Azure's, which are the whole resource's.
+    if (quota.account !== undefined) {
       for (const name of [...response.headers.keys()]) if (name.startsWith('x-ratelimit-')) response.headers.delete(name);
-      for (const [name, value] of Object.entries(services.limiter.headers(quota.figures))) response.headers.set(name, value);
+      for (const [name, value] of Object.entries(services.limiter.headers(services.limiter.figures(quota.account)))) response.headers.set(name, value);
     }
     const requestId = randomUUID();
     response.headers.set('x-proxy-request-id', requestId);

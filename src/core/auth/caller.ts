@@ -7,8 +7,9 @@ export function callerOf({ request, services, logFields, quota }: RequestContext
   if (caller.keyName !== undefined) logFields.client = caller.keyName;
   // A limited key is admitted (or refused with OpenAI's 429) before anything is read or sent.
   if (caller.keyName !== undefined && caller.limits !== undefined) {
-    quota.account = { key: caller.keyName, limits: caller.limits };
-    quota.figures = services.limiter.admit(quota.account);
+    const account = { key: caller.keyName, limits: caller.limits };
+    services.limiter.admit(account);
+    quota.account = account;
   }
   return caller;
 }

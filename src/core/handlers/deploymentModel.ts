@@ -25,10 +25,7 @@ export function deploymentFor(context: RequestContext, model: string, caller: Ca
   assertModelAllowed(caller, model);
   // The model's own limits, when the key has some for it.
   const { quota } = context;
-  if (quota.account !== undefined) {
-    quota.figures = undefined;
-    quota.figures = limiter.admitModel(quota.account, model);
-  }
+  if (quota.account !== undefined) limiter.admitModel(quota.account, model);
   const { modelMap } = config.azure;
   const resolution = modelMap.resolve(model);
   if (resolution?.source === 'renamed' || resolution?.source === 'unchanged') assertUnambiguous(modelMap, model);

@@ -51,33 +51,31 @@ export class Limiter {
   }
 
   /**
-   * Admits a request of a key with limits, counting it, and returns the figures to answer with; or throws the 429
-   * OpenAI answers (requests or tokens per minute), or its `insufficient_quota` (a budget spent).
+   * Admits a request of a key with limits, counting it; or throws the 429 OpenAI answers (requests or tokens per
+   * minute), or its `insufficient_quota` (a budget spent). The figures to answer with are asked for once, after.
    */
-  admit(account: QuotaAccount): Figures {
+  admit(account: QuotaAccount): void {
     const counters = this.#counters;
     const windows = windowsAt(counters.now(), counters.minuteMs);
-    const scopes = this.#scopes(account);
     try {
-      for (const [scope, set] of scopes) this.#check(account, scope, set, windows);
-      for (const [scope, set] of scopes) if (set.requestsPerMinute !== undefined) counters.add(account.key, `r|${scope}|${windows.minute}`, 1);
+      this.#admitScope(account, WHOLE_KEY, account.limits, windows);
     } finally {
       counters.use(account.key);
     }
-    return this.figures(account, windows);
   }
 
   /** The model's own limits, once the model is known: checked and counted as `admit` does the key's. */
-  admitModel(account: QuotaAccount, model: string): Figures {
+  admitModel(account: QuotaAccount, model: string): void {
     account.model = model;
     const set = account.limits.models?.[model];
+    if (set === undefined) return;
     const counters = this.#counters;
-    const windows = windowsAt(counters.now(), counters.minuteMs);
-    if (set !== undefined) {
-      this.#check(account, model, set, windows);
-      if (set.requestsPerMinute !== undefined) counters.add(account.key, `r|${model}|${windows.minute}`, 1);
-    }
-    return this.figures(account, windows);
+    this.#admitScope(account, model, set, windowsAt(counters.now(), counters.minuteMs));
+  }
+
+  #admitScope(account: QuotaAccount, scope: string, set: LimitSet, windows: Windows): void {
+    this.#check(account, scope, set, windows);
+    if (set.requestsPerMinute !== undefined) this.#counters.add(account.key, `r|${scope}|${windows.minute}`, 1);
   }
 
   /** Counts a finished request's tokens against its key (and its model, when that has limits of its own). */

@@ -1,5 +1,5 @@
 import { MemoryCounterStore, SharedCounters } from '../../../src/core/limits/counters';
-import { Limiter, type QuotaAccount } from '../../../src/core/limits/limiter';
+import { Limiter, type Figures, type QuotaAccount } from '../../../src/core/limits/limiter';
 import { keyLimitsSchema, type KeyLimits } from '../../../src/core/limits/keyLimits';
 import { formatReset, windowsAt } from '../../../src/core/limits/windows';
 import { ProxyError } from '../../../src/core/errors/catalogue';
@@ -27,12 +27,19 @@ function refusal(run: () => unknown): ProxyError {
 
 const account = (limits: KeyLimits, key = 'alice'): QuotaAccount => ({ key, limits });
 
+/** Admits a request (to a model, when named) and returns the figures it is answered with. */
+function admitted(limiter: Limiter, quota: QuotaAccount, model?: string): Figures {
+  if (model === undefined) limiter.admit(quota);
+  else limiter.admitModel(quota, model);
+  return limiter.figures(quota);
+}
+
 describe('requests per minute', () => {
   it('admits up to the limit, then answers OpenAI\'s 429 with when to retry, and admits again as the window slides', () => {
     const clock = { now: T0 + 30_000 };
     const { limiter } = limiterAt(clock);
     const alice = account({ requestsPerMinute: 3 });
-    expect([1, 2, 3].map(() => limiter.admit(alice).requests?.remaining)).toEqual([2, 1, 0]);
+    expect([1, 2, 3].map(() => admitted(limiter, alice).requests?.remaining)).toEqual([2, 1, 0]);
     const error = refusal(() => limiter.admit(alice));
     expect(error.status).toBe(429);
     expect(error.fields).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
@@ -47,7 +54,7 @@ describe('requests per minute', () => {
     clock.now += waitMs - 1000;
     expect(() => limiter.admit(alice)).toThrow(ProxyError);
     clock.now += 1000;
-    expect(limiter.admit(alice).requests?.remaining).toBe(0);
+    expect(admitted(limiter, alice).requests?.remaining).toBe(0);
   });
 
   it('counts a model\'s own limits apart, on top of the key\'s', () => {
@@ -56,14 +63,14 @@ describe('requests per minute', () => {
     const limits: KeyLimits = { requestsPerMinute: 10, models: { 'gpt-4o': { requestsPerMinute: 1 } } };
     const first = account(limits);
     limiter.admit(first);
-    expect(limiter.admitModel(first, 'gpt-4o').requests).toEqual({ limit: 1, remaining: 0, resetMs: 120_000 });
+    expect(admitted(limiter, first, 'gpt-4o').requests).toEqual({ limit: 1, remaining: 0, resetMs: 120_000 });
     const second = account(limits);
     limiter.admit(second);
     const error = refusal(() => limiter.admitModel(second, 'gpt-4o'));
     expect(error.fields.message).toContain("this API key's use of the model 'gpt-4o'");
     const third = account(limits);
     limiter.admit(third);
-    expect(limiter.admitModel(third, 'gpt-4o-mini').requests?.remaining).toBe(7);
+    expect(admitted(limiter, third, 'gpt-4o-mini').requests?.remaining).toBe(7);
   });
 });
 
@@ -74,7 +81,7 @@ describe('tokens', () => {
     const alice = account({ tokensPerMinute: 1000 });
     limiter.admit(alice);
     limiter.record(alice, 999);
-    expect(limiter.admit(alice).tokens?.remaining).toBe(1);
+    expect(admitted(limiter, alice).tokens?.remaining).toBe(1);
     // Admitted below the limit, a request may pass it by its own tokens.
     limiter.record(alice, 500);
     const error = refusal(() => limiter.admit(alice));
@@ -96,7 +103,7 @@ describe('tokens', () => {
     expect(headers.get('x-ratelimit-reset-tokens')).toBe('14h0m0s');
     clock.now = Date.UTC(2026, 10, 29, 0, 0, 1);
     // The month's budget still has 900: the tighter figure is the day's, fresh.
-    expect(limiter.admit(alice).tokens).toMatchObject({ limit: 100, remaining: 100 });
+    expect(admitted(limiter, alice).tokens).toMatchObject({ limit: 100, remaining: 100 });
   });
 });
 
