@@ -9,6 +9,7 @@ import { staticConfigSource, type ConfigSource } from './config/configSource';
 import type { ProxyServices, QuotaState, RequestContext } from './context';
 import { MemoryCounterStore, SharedCounters, type CounterStore } from './limits/counters';
 import { Limiter } from './limits/limiter';
+import { MemoryLedgerStore, UsageLedger, type LedgerStore } from './usage/ledger';
 import { addCorsHeaders, preflightResponse } from './http/cors';
 import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
 import { openaiForward } from './handlers/openaiForward';
@@ -32,6 +33,8 @@ export interface ProxyOptions {
   metrics?: RequestMetrics;
   /** Where limits' counts are shared across instances (Table Storage); this process's memory by default. */
   counters?: CounterStore;
+  /** Where the usage ledger is kept (Table Storage); this process's memory by default. */
+  ledger?: LedgerStore;
   /** The length of a rate-limit window: a minute, which tests shorten so that a wait for one takes a second. */
   rateWindowMs?: number;
 }
@@ -49,6 +52,7 @@ export class OpenAIProxy {
   readonly #router = new Router<RouteDefinition>(ROUTE_TABLE);
   readonly #metrics: RequestMetrics | undefined;
   readonly #counters: SharedCounters;
+  readonly #ledger: UsageLedger;
 
   constructor(source: ConfigSource | ProxyConfig, options: ProxyOptions = {}) {
     this.#source = 'current' in source ? source : staticConfigSource(source);
@@ -59,6 +63,7 @@ export class OpenAIProxy {
       syncMs: this.#source.current().usage.syncMs,
       ...(options.rateWindowMs !== undefined && { minuteMs: options.rateWindowMs }),
     });
+    this.#ledger = new UsageLedger(options.ledger ?? new MemoryLedgerStore(), { logger });
     this.#services = {
       upstream: options.upstream ?? createUpstreamFetch(),
       credentials: options.credentials ?? createUpstreamCredentials(),
@@ -74,9 +79,9 @@ export class OpenAIProxy {
     return this.#source.current();
   }
 
-  /** Stops the configuration's background refresh, and sends the metrics still pending. */
+  /** Stops the configuration's background refresh, and sends the metrics, counts and usage still pending. */
   async close(): Promise<void> {
-    await Promise.all([this.#source.close(), this.#metrics?.shutdown(), this.#counters.close()]);
+    await Promise.all([this.#source.close(), this.#metrics?.shutdown(), this.#counters.close(), this.#ledger.close()]);
   }
 
   /** `serve`, answering with a web Response, for web-standard callers. */
@@ -137,6 +142,7 @@ export class OpenAIProxy {
       };
       services.logger.info('request', record);
       this.#metrics?.record(record);
+      this.#ledger.record(record);
       if (quota.account !== undefined && typeof record.total_tokens === 'number') services.limiter.record(quota.account, record.total_tokens);
     };
     if (!hasBody(response)) {

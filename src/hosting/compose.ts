@@ -9,6 +9,7 @@ import type { TokenCredential } from '@azure/identity';
 import { appConfigurationReader } from '../adapters/azure/appConfiguration';
 import { appIdentity, managedIdentityTokens } from '../adapters/azure/identity';
 import { tableCounterStore } from '../adapters/azure/tableCounters';
+import { tableLedgerStore } from '../adapters/azure/tableLedger';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
 import {
   assembleConfig,
@@ -25,8 +26,11 @@ import {
   type Environment,
   type Logger,
   type OpenAIProxy,
+  type CounterStore,
+  type LedgerStore,
   type ProxyConfig,
   type ProxyOptions,
+  type UsageStoreSettings,
   type TokenCache,
 } from '../core';
 
@@ -56,9 +60,20 @@ export async function createProxyFromEnvironment(env: Environment, options: From
   const metrics = options.metrics ?? (connectionString ? createMetrics(connectionString, { ...monitorCredential(env) }) : undefined);
   const { usage } = source.current();
   // Limits' counts shared across instances through Table Storage when set; else held in this process.
-  const counters =
-    options.counters ?? (usage.tableEndpoint !== undefined || usage.connectionString !== undefined ? tableCounterStore(usage, usage.connectionString === undefined ? appIdentity(azure.managedIdentityClientId) : undefined) : undefined);
-  return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }), ...(counters !== undefined && { counters }) });
+  const stores = usageStores(usage, azure.managedIdentityClientId);
+  const counters = options.counters ?? stores?.counters;
+  const ledger = options.ledger ?? stores?.ledger;
+  return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }), ...(counters !== undefined && { counters }), ...(ledger !== undefined && { ledger }) });
+}
+
+/**
+ * Limits' counts and the usage ledger in Table Storage, when a usage store is set (with the app's identity, unless
+ * a connection string is given); undefined otherwise, and both are held in this process.
+ */
+export function usageStores(usage: UsageStoreSettings, clientId: string | undefined): { counters: CounterStore; ledger: LedgerStore } | undefined {
+  if (usage.tableEndpoint === undefined && usage.connectionString === undefined) return undefined;
+  const credential = usage.connectionString === undefined ? appIdentity(clientId) : undefined;
+  return { counters: tableCounterStore(usage, credential), ledger: tableLedgerStore(usage, credential) };
 }
 
 /** The account's deployments from Resource Manager, with the app's identity (`az login` on a workstation). */

@@ -3,13 +3,15 @@
  * retry on them, nothing sent to Azure for a refused request; then two proxy processes sharing one key's limit
  * through Table Storage (Azurite), within the documented bound, and serving on through a store outage.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { loadConfig } from '../../src/core/config/config';
 import { createProxy } from '../../src/core/proxy';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server';
 import { startLocalHost, type LocalHost } from '../../src/hosting/node/localHost';
 import { Azurite } from '../support/azurite';
-import { runProxyProcess, type ProxyProcess } from '../support/proxyProcess';
+import { childEnvironment, runProxyProcess, type ProxyProcess } from '../support/proxyProcess';
 import { capturingLogger } from '../support/stack';
 
 let emulator: AzureOpenAIEmulator;
@@ -151,3 +153,55 @@ describe('one limit held by two instances through Table Storage (Azurite)', () =
     await expect(chat(late)).rejects.toBeInstanceOf(OpenAI.RateLimitError);
   }, 60_000);
 });
+
+describe('the usage ledger in Table Storage (Azurite), read by npm run usage', () => {
+  it('holds each key\'s requests, tokens and 429s per model and deployment, written by every instance, and prints them', async () => {
+    const azurite = await Azurite.start();
+    try {
+      const env = { ...held({ requestsPerMinute: 2 }), PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString };
+      const proxies = [runProxyProcess({ PORT: '0', ...env }), runProxyProcess({ PORT: '0', ...env })];
+      const [one, two] = await Promise.all(proxies.map((p) => p.listening()));
+      const alice = new OpenAI({ apiKey: 'alice-key', baseURL: one, maxRetries: 0 });
+      const bob = new OpenAI({ apiKey: 'bob-key', baseURL: two, maxRetries: 0 });
+      let tokens = 0;
+      for (const client of [alice, alice, bob]) tokens += (await chat(client)).usage?.total_tokens ?? 0;
+      await expect(chat(alice)).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+      await new OpenAI({ apiKey: 'bob-key', baseURL: two, maxRetries: 0 }).embeddings.create({ model: 'text-embedding-3-small', input: 'hi' });
+      // A stop writes what is left (SIGTERM: the proxy's close).
+      await Promise.all(proxies.map((p) => p.stop()));
+
+      const usage = await runCli(['--format', 'json'], { PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString });
+      expect(usage.code).toBe(0);
+      const rows = JSON.parse(usage.output) as Array<Record<string, unknown>>;
+      const today = new Date().toISOString().slice(0, 10);
+      // A request refused for the key's own limit is refused before its body is read: its model is not known.
+      expect(rows).toEqual([
+        { period: today, key: 'env-1', model: '-', deployment: '-', requests: 1, prompt_tokens: 0, completion_tokens: 0, rate_limited: 1 },
+        { period: today, key: 'env-1', model: 'gpt-4o', deployment: 'gpt-4o', requests: 2, prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), rate_limited: 0 },
+        { period: today, key: 'env-2', model: 'gpt-4o', deployment: 'gpt-4o', requests: 1, prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), rate_limited: 0 },
+        { period: today, key: 'env-2', model: 'text-embedding-3-small', deployment: 'text-embedding-3-small', requests: 1, prompt_tokens: expect.any(Number), completion_tokens: 0, rate_limited: 0 },
+      ]);
+      const chatTokens = rows.filter((r) => r.model === 'gpt-4o').reduce((sum, r) => sum + (r.prompt_tokens as number) + (r.completion_tokens as number), 0);
+      expect(chatTokens).toBe(tokens);
+
+      const csv = await runCli(['--key', 'env-2', '--by', 'hour', '--format', 'csv'], { PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString });
+      expect(csv.output.trim().split('\n')).toHaveLength(3);
+      expect(csv.output).toMatch(/^period,key,model,deployment,requests,prompt_tokens,completion_tokens,rate_limited\n\d{4}-\d{2}-\d{2}T\d{2},env-2,gpt-4o,/);
+      const none = await runCli([], {});
+      expect(none).toEqual({ code: 2, output: expect.stringContaining('No usage store: set PROXY_USAGE_TABLE_ENDPOINT') });
+    } finally {
+      await azurite.stop();
+    }
+  }, 60_000);
+});
+
+/** `npm run usage` as a process (from the build). */
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'src', 'cli', 'usage.js'), ...args], { env: childEnvironment(env) });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
