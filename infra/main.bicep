@@ -142,6 +142,16 @@ module appConfig 'app/appConfiguration.bicep' = {
   }
 }
 
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook-${token}'
+  params: {
+    appInsightsName: monitoring.outputs.appInsightsName
+    location: location
+    tags: tags
+    workbookId: guid(resourceGroup().id, namePrefix, 'workbook')
+  }
+}
+
 module roles 'app/roles.bicep' = {
   name: 'roles-${token}'
   params: {

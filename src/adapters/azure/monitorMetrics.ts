@@ -8,7 +8,6 @@
  * exporter sends with an Entra token of the app's identity, so the resource can turn off key-based ingestion.
  */
 import type { TokenCredential } from '@azure/identity';
-import type { Attributes } from '@opentelemetry/api';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { loadMonitorExporter, loadSdkMetrics } from './sdks';
 import type { RequestMetrics } from '../../core';
@@ -46,6 +45,10 @@ export const METRIC_NAMES = {
   tokens: 'openai_proxy_tokens',
 } as const;
 
+/** Each metric's dimensions (customDimensions in Application Insights; the workbook's queries use them). */
+export const METRIC_DIMENSIONS = ['route', 'model', 'deployment', 'backend', 'status', 'client', 'attempts', 'kind'] as const;
+type MetricDimension = Exclude<(typeof METRIC_DIMENSIONS)[number], 'kind'>;
+
 const text = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : 'none');
 
 export function createMetrics(connectionString: string | undefined, options: MetricsOptions = {}): RequestMetrics {
@@ -60,13 +63,15 @@ export function createMetrics(connectionString: string | undefined, options: Met
   const tokens = meter.createCounter(METRIC_NAMES.tokens, { description: 'Tokens used, by kind (prompt, completion)' });
   return {
     record(record) {
-      const attributes: Attributes = {
+      const attributes: Record<MetricDimension, string> = {
         route: text(record.route),
         model: text(record.model),
         deployment: text(record.deployment),
         backend: text(record.backend),
         status: String(record.status),
         client: text(record.client),
+        // More than 1: the request failed over to another backend of its pool.
+        attempts: text(record.attempts),
       };
       requests.add(1, attributes);
       duration.record(record.ms, attributes);
