@@ -1,8 +1,9 @@
 /**
  * `npm run usage -- --from 2026-11-01 --to 2026-11-28 [--key alice] [--by day|hour] [--format table|csv|json]`:
- * the usage ledger (per client key, model and deployment: requests, prompt and completion tokens, 429s), read from
- * the usage store the proxy writes to (PROXY_USAGE_TABLE_ENDPOINT with the signed-in identity, or
- * PROXY_USAGE_TABLE_CONNECTION_STRING), summed over every instance, by day or by hour (UTC).
+ * the usage ledger (per client key, model and deployment: requests, prompt and completion tokens, 429s, and the
+ * cost where models have prices), read from the usage store the proxy writes to (PROXY_USAGE_TABLE_ENDPOINT with
+ * the signed-in identity, or PROXY_USAGE_TABLE_CONNECTION_STRING), summed over every instance, by day or by hour
+ * (UTC).
  * `--from` and `--to` take a day (`2026-11-28`, `--to` then includes it) or an hour (`2026-11-28T06`); by default,
  * today.
  */
@@ -65,10 +66,13 @@ export async function readUsage(store: LedgerStore, query: UsageQuery): Promise<
   return sumRows(periods).sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
-const COLUMNS = ['period', 'key', 'model', 'deployment', 'requests', 'prompt_tokens', 'completion_tokens', 'rate_limited'] as const;
+const COLUMNS = ['period', 'key', 'model', 'deployment', 'requests', 'prompt_tokens', 'completion_tokens', 'rate_limited', 'cost'] as const;
+
+/** Costs to a hundredth of a cent (of the prices' currency): the ledger keeps millionths. */
+const money = (cost: number): string => cost.toFixed(4);
 
 function cells(row: LedgerRow): string[] {
-  return [row.hour, row.key, row.model, row.deployment, String(row.requests), String(row.promptTokens), String(row.completionTokens), String(row.rateLimited)];
+  return [row.hour, row.key, row.model, row.deployment, String(row.requests), String(row.promptTokens), String(row.completionTokens), String(row.rateLimited), money(row.cost)];
 }
 
 /** CSV as RFC 4180 has it: a field with a comma, a quote or a line break is quoted. */
@@ -79,7 +83,7 @@ function csvField(value: string): string {
 export function formatUsage(rows: readonly LedgerRow[], format: UsageQuery['format']): string {
   if (format === 'json') {
     return JSON.stringify(
-      rows.map((row) => ({ period: row.hour, key: row.key, model: row.model, deployment: row.deployment, requests: row.requests, prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens, rate_limited: row.rateLimited })),
+      rows.map((row) => ({ period: row.hour, key: row.key, model: row.model, deployment: row.deployment, requests: row.requests, prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens, rate_limited: row.rateLimited, cost: Math.round(row.cost * 1e6) / 1e6 })),
       null,
       2,
     );

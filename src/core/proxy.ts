@@ -9,6 +9,7 @@ import { staticConfigSource, type ConfigSource } from './config/configSource';
 import type { ProxyServices, QuotaState, RequestContext } from './context';
 import { MemoryCounterStore, SharedCounters, type CounterStore } from './limits/counters';
 import { Limiter } from './limits/limiter';
+import { costOf } from './limits/keyLimits';
 import { MemoryLedgerStore, UsageLedger, type LedgerStore } from './usage/ledger';
 import { addCorsHeaders, preflightResponse } from './http/cors';
 import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
@@ -140,10 +141,12 @@ export class OpenAIProxy {
         ...logFields,
         ...(response.headers.has('apim-request-id') && { upstream_request_id: response.headers.get('apim-request-id') ?? undefined }),
       };
-      services.logger.info('request', record);
-      this.#metrics?.record(record);
-      this.#ledger.record(record);
-      if (quota.account !== undefined && typeof record.total_tokens === 'number') services.limiter.record(quota.account, record.total_tokens);
+      const cost = costOfRecord(record, config.prices);
+      const logged: RequestRecord = cost === undefined ? record : { ...record, cost };
+      services.logger.info('request', logged);
+      this.#metrics?.record(logged);
+      this.#ledger.record(logged);
+      if (quota.account !== undefined && typeof record.total_tokens === 'number') services.limiter.record(quota.account, record.total_tokens, cost);
     };
     if (!hasBody(response)) {
       log('no-body');
@@ -191,6 +194,15 @@ export class OpenAIProxy {
         );
     }
   }
+}
+
+/** What a request's tokens cost, when its model (or, failing that, its deployment) has a price. */
+function costOfRecord(record: RequestRecord, prices: ProxyConfig['prices']): number | undefined {
+  if (prices.size === 0 || typeof record.prompt_tokens !== 'number') return undefined;
+  const price = (typeof record.model === 'string' ? prices.get(record.model) : undefined) ?? (typeof record.deployment === 'string' ? prices.get(record.deployment) : undefined);
+  if (price === undefined) return undefined;
+  // Rounded to a millionth of the currency unit, so a log line reads well and sums stay exact enough.
+  return Math.round(costOf(price, record.prompt_tokens, typeof record.completion_tokens === 'number' ? record.completion_tokens : 0) * 1e6) / 1e6;
 }
 
 function elapsedMs(since: number): number {

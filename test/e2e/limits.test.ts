@@ -89,6 +89,19 @@ describe('limits per client key', () => {
     expect(toEmulator()).toBe(before);
   });
 
+  it('counts what each response cost at its model\'s price, and refuses a spent money budget', async () => {
+    logs = [];
+    // One unit of money a token, in and out: the emulator's answers cost their token counts.
+    const env = { ...held({ costPerDay: 40 }), PROXY_PRICES: JSON.stringify({ 'gpt-4o': { input: 1_000_000, output: 1_000_000 } }) };
+    host = await startLocalHost({ proxy: createProxy(loadConfig(env), { logger: capturingLogger(logs) }) });
+    const alice = new OpenAI({ apiKey: 'alice-key', baseURL: `${host.url}/v1`, maxRetries: 0 });
+    const first = await chat(alice);
+    expect(first.usage?.total_tokens).toBeLessThan(40);
+    await chat(alice);
+    await expect(chat(alice)).rejects.toMatchObject({ status: 429, code: 'insufficient_quota' });
+    expect(logs.find((line) => line.includes('status=200'))).toContain(`cost=${first.usage?.total_tokens}`);
+  });
+
   it("replaces Azure's resource-wide rate-limit figures with the key's, and leaves unlimited callers Azure's", async () => {
     const limited = await start({ tokensPerMinute: 100000 });
     const { response } = await new OpenAI({ apiKey: 'alice-key', baseURL: limited, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
@@ -158,7 +171,7 @@ describe('the usage ledger in Table Storage (Azurite), read by npm run usage', (
   it('holds each key\'s requests, tokens and 429s per model and deployment, written by every instance, and prints them', async () => {
     const azurite = await Azurite.start();
     try {
-      const env = { ...held({ requestsPerMinute: 2 }), PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString };
+      const env = { ...held({ requestsPerMinute: 2 }), PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString, PROXY_PRICES: JSON.stringify({ 'gpt-4o': { input: 2.5, output: 10 } }) };
       const proxies = [runProxyProcess({ PORT: '0', ...env }), runProxyProcess({ PORT: '0', ...env })];
       const [one, two] = await Promise.all(proxies.map((p) => p.listening()));
       const alice = new OpenAI({ apiKey: 'alice-key', baseURL: one, maxRetries: 0 });
@@ -176,17 +189,21 @@ describe('the usage ledger in Table Storage (Azurite), read by npm run usage', (
       const today = new Date().toISOString().slice(0, 10);
       // A request refused for the key's own limit is refused before its body is read: its model is not known.
       expect(rows).toEqual([
-        { period: today, key: 'env-1', model: '-', deployment: '-', requests: 1, prompt_tokens: 0, completion_tokens: 0, rate_limited: 1 },
-        { period: today, key: 'env-1', model: 'gpt-4o', deployment: 'gpt-4o', requests: 2, prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), rate_limited: 0 },
-        { period: today, key: 'env-2', model: 'gpt-4o', deployment: 'gpt-4o', requests: 1, prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), rate_limited: 0 },
-        { period: today, key: 'env-2', model: 'text-embedding-3-small', deployment: 'text-embedding-3-small', requests: 1, prompt_tokens: expect.any(Number), completion_tokens: 0, rate_limited: 0 },
+        { period: today, key: 'env-1', model: '-', deployment: '-', requests: 1, prompt_tokens: 0, completion_tokens: 0, rate_limited: 1, cost: 0 },
+        { period: today, key: 'env-1', model: 'gpt-4o', deployment: 'gpt-4o', requests: 2, prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), rate_limited: 0, cost: expect.any(Number) },
+        { period: today, key: 'env-2', model: 'gpt-4o', deployment: 'gpt-4o', requests: 1, prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), rate_limited: 0, cost: expect.any(Number) },
+        // No price for the embeddings model: no cost.
+        { period: today, key: 'env-2', model: 'text-embedding-3-small', deployment: 'text-embedding-3-small', requests: 1, prompt_tokens: expect.any(Number), completion_tokens: 0, rate_limited: 0, cost: 0 },
       ]);
+      for (const row of rows.filter((r) => r.model === 'gpt-4o')) {
+        expect(row.cost).toBeCloseTo(((row.prompt_tokens as number) * 2.5 + (row.completion_tokens as number) * 10) / 1e6, 6);
+      }
       const chatTokens = rows.filter((r) => r.model === 'gpt-4o').reduce((sum, r) => sum + (r.prompt_tokens as number) + (r.completion_tokens as number), 0);
       expect(chatTokens).toBe(tokens);
 
       const csv = await runCli(['--key', 'env-2', '--by', 'hour', '--format', 'csv'], { PROXY_USAGE_TABLE_CONNECTION_STRING: azurite.connectionString });
       expect(csv.output.trim().split('\n')).toHaveLength(3);
-      expect(csv.output).toMatch(/^period,key,model,deployment,requests,prompt_tokens,completion_tokens,rate_limited\n\d{4}-\d{2}-\d{2}T\d{2},env-2,gpt-4o,/);
+      expect(csv.output).toMatch(/^period,key,model,deployment,requests,prompt_tokens,completion_tokens,rate_limited,cost\n\d{4}-\d{2}-\d{2}T\d{2},env-2,gpt-4o,/);
       const none = await runCli([], {});
       expect(none).toEqual({ code: 2, output: expect.stringContaining('No usage store: set PROXY_USAGE_TABLE_ENDPOINT') });
     } finally {

@@ -20,6 +20,7 @@ type LedgerEntity = {
   promptTokens: number;
   completionTokens: number;
   rateLimited: number;
+  cost: number;
 };
 
 /** Row keys may not hold `/`, `\`, `#`, `?` or control characters: each part is URI-encoded. */
@@ -45,6 +46,7 @@ export function tableLedgerStore(settings: UsageStoreSettings, credential?: Toke
               promptTokens: row.promptTokens,
               completionTokens: row.completionTokens,
               rateLimited: row.rateLimited,
+              cost: row.cost,
             };
             return ['upsert', entity, 'Replace'];
           });
@@ -66,6 +68,7 @@ export function tableLedgerStore(settings: UsageStoreSettings, credential?: Toke
             promptTokens: Number(entity.promptTokens),
             completionTokens: Number(entity.completionTokens),
             rateLimited: Number(entity.rateLimited),
+            cost: Number(entity.cost ?? 0),
           });
         }
       } catch (error) {

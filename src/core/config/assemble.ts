@@ -137,6 +137,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     corsAllowOrigin: settings.corsAllowOrigin ?? '*',
     ...(appConfiguration !== undefined && { appConfiguration }),
     ...(defaultKeyLimits !== undefined && { defaultKeyLimits }),
+    prices: new Map([...(settings.prices ?? []), ...(store?.prices ?? [])]),
     usage: {
       ...(settings.usageTableEndpoint !== undefined && { tableEndpoint: settings.usageTableEndpoint }),
       ...(settings.usageTableConnectionString !== undefined && { connectionString: settings.usageTableConnectionString }),

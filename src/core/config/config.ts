@@ -29,4 +29,4 @@ export {
 } from './types';
 export { SETTING_NAMES, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
 export { assembleConfig, checkEnvironment, loadConfig, type AssembleOptions } from './assemble';
-export { isStoreSettingKey, parseClientKey, parseModelTarget, parseStoreSetting, StoreValueError } from './storeValues';
+export { isStoreSettingKey, parseClientKey, parseModelTarget, parsePrice, parseStoreSetting, StoreValueError } from './storeValues';

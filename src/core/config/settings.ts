@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ClientKey, Environment } from './types';
 import { isApiVersion, type ModelTarget } from './modelMap';
-import { keyLimitsSchema } from '../limits/keyLimits';
+import { keyLimitsSchema, modelPriceSchema, type ModelPrice } from '../limits/keyLimits';
+
+const PRICES_EXAMPLE = '{"gpt-4o": {"input": 2.5, "output": 10}}';
 
 const KEY_LIMITS_EXAMPLE = '{"requestsPerMinute": 60, "tokensPerMinute": 100000, "tokensPerDay": 1000000, "models": {"gpt-4o": {"tokensPerDay": 200000}}}';
 
@@ -54,6 +56,7 @@ export const SETTING_NAMES = {
   resourceManagerEndpoint: ['AZURE_RESOURCE_MANAGER_ENDPOINT'],
   discoveryRefreshSeconds: ['AZURE_OPENAI_DISCOVERY_REFRESH_SECONDS'],
   keyLimits: ['PROXY_KEY_LIMITS'],
+  prices: ['PROXY_PRICES'],
   usageTableEndpoint: ['PROXY_USAGE_TABLE_ENDPOINT'],
   usageTableConnectionString: ['PROXY_USAGE_TABLE_CONNECTION_STRING'],
   usageSyncSeconds: ['PROXY_USAGE_SYNC_SECONDS'],
@@ -208,6 +211,24 @@ function buildSettingSchemas() {
         }
         return parsed.data;
       }),
+    prices: z
+      .string()
+      .trim()
+      .transform((value, ctx) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `is not JSON: give an object such as ${PRICES_EXAMPLE}` });
+          return z.NEVER;
+        }
+        const parsed = z.record(z.string().min(1), modelPriceSchema()).safeParse(json);
+        if (!parsed.success) {
+          ctx.addIssue({ code: 'custom', message: `${describeIssues(parsed.error)} (e.g. ${PRICES_EXAMPLE}, per million tokens)` });
+          return z.NEVER;
+        }
+        return new Map(Object.entries(parsed.data));
+      }),
     usageTableEndpoint: httpUrl,
     usageTableConnectionString: z
       .string()
@@ -228,6 +249,8 @@ export interface StoreValues {
   settings: Partial<Record<(typeof STORE_SETTING_KEYS)[keyof typeof STORE_SETTING_KEYS], string>>;
   models: ReadonlyMap<string, ModelTarget>;
   clientKeys: readonly ClientKey[];
+  /** `prices/{model}`: a model's price per million tokens. */
+  prices?: ReadonlyMap<string, ModelPrice>;
 }
 
 export function firstSet(env: Environment, names: readonly string[]): { name: string; value: string } | undefined {

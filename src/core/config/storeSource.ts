@@ -13,6 +13,7 @@ import {
   isStoreSettingKey,
   parseClientKey,
   parseModelTarget,
+  parsePrice,
   parseStoreSetting,
   STORE_SETTING_KEYS,
   StoreValueError,
@@ -25,6 +26,7 @@ import {
 import type { ConfigSource } from './configSource';
 import { isAllowedStoreEndpoint, type ModelTarget } from './modelMap';
 import type { Logger } from '../logger';
+import type { ModelPrice } from '../limits/keyLimits';
 
 /** The store's values under the prefix, by key without it; JSON values (content type application/json) parsed. */
 export type StoreSnapshot = ReadonlyMap<string, unknown>;
@@ -90,7 +92,8 @@ export class AppConfigurationUnavailableError extends Error {
 type Accepted =
   | { kind: 'setting'; key: keyof StoreValues['settings']; value: string }
   | { kind: 'model'; model: string; target: ModelTarget }
-  | { kind: 'client-key'; clientKey: ClientKey };
+  | { kind: 'client-key'; clientKey: ClientKey }
+  | { kind: 'price'; model: string; price: ModelPrice };
 
 export function storeEndpoint(settings: AppConfigurationSettings): string {
   return settings.endpoint ?? /(?:^|;)\s*Endpoint=([^;]+)/i.exec(settings.connectionString ?? '')?.[1]?.trim() ?? '';
@@ -124,6 +127,11 @@ function interpret(key: string, value: unknown, settings: AppConfigurationSettin
     const name = key.slice('client-keys/'.length);
     if (!/^[\w.-]{1,64}$/.test(name)) throw new StoreValueError('the name must be 1 to 64 letters, digits, ".", "_" or "-"');
     return { kind: 'client-key', clientKey: parseClientKey(name, value) };
+  }
+  if (key.startsWith('prices/')) {
+    const model = key.slice('prices/'.length);
+    if (model === '') throw new StoreValueError('names no model');
+    return { kind: 'price', model, price: parsePrice(value) };
   }
   if (isStoreSettingKey(key)) {
     const setting = parseStoreSetting(key, value);
@@ -238,13 +246,15 @@ export class StoreConfigSource implements ConfigSource {
     const settings: StoreValues['settings'] = {};
     const models = new Map<string, ModelTarget>();
     const clientKeys: ClientKey[] = [];
+    const prices = new Map<string, ModelPrice>();
     for (const meaning of accepted.values()) {
       if (meaning.kind === 'setting') settings[meaning.key] = meaning.value;
       else if (meaning.kind === 'model') models.set(meaning.model, meaning.target);
+      else if (meaning.kind === 'price') prices.set(meaning.model, meaning.price);
       else clientKeys.push(meaning.clientKey);
     }
     try {
-      const config = assembleConfig(this.#env, { settings, models, clientKeys });
+      const config = assembleConfig(this.#env, { settings, models, clientKeys, prices });
       this.#accepted = accepted;
       if (config.azure.auth !== 'passthrough' && config.clientKeys.length === 0 && !config.allowAnonymous) {
         this.#logger.warn('No client keys are configured: every caller will be refused', { store: storeEndpoint(this.#settings) });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { GRANTS, type ClientKey } from './types';
 import { describeIssues, parseSetting, reason, STORE_SETTING_KEYS } from './settings';
 import { checkBackend, type ModelTarget } from './modelMap';
-import { keyLimitsSchema } from '../limits/keyLimits';
+import { keyLimitsSchema, modelPriceSchema, type ModelPrice } from '../limits/keyLimits';
 
 export class StoreValueError extends Error {
   override readonly name = 'StoreValueError';
@@ -83,6 +83,13 @@ export function parseClientKey(name: string, value: unknown): ClientKey {
     ...(grants !== undefined && { grants }),
     ...(limits !== undefined && { limits: limits }),
   };
+}
+
+/** A `prices/{model}` value: `{"input": 2.5, "output": 10}`, per million tokens. */
+export function parsePrice(value: unknown): ModelPrice {
+  const result = modelPriceSchema().safeParse(jsonish(value));
+  if (!result.success) throw new StoreValueError(`${describeIssues(result.error)} (e.g. {"input": 2.5, "output": 10}, per million tokens)`);
+  return result.data;
 }
 
 /** A plain setting's value as text, validated as its environment variable would be. */

@@ -1,6 +1,6 @@
 /** The proxy's configuration as the core uses it: one immutable snapshot, its parts, and its defaults. */
 import { type BackendAuth, ModelMap } from './modelMap';
-import type { KeyLimits } from '../limits/keyLimits';
+import type { KeyLimits, ModelPrice } from '../limits/keyLimits';
 
 export const DEFAULT_API_VERSION = '2024-10-21';
 /** The dated preview used by the route families that no GA api-version has (responses, assistants, speech...). */
@@ -139,6 +139,8 @@ export interface ProxyConfig {
   appConfiguration?: AppConfigurationSettings;
   /** The limits of PROXY_API_KEYS' keys and of anonymous callers (PROXY_KEY_LIMITS). */
   defaultKeyLimits?: KeyLimits;
+  /** Each model's price per million tokens (PROXY_PRICES, then App Configuration's `prices/{model}`). */
+  prices: ReadonlyMap<string, ModelPrice>;
   usage: UsageStoreSettings;
 }
 

@@ -11,6 +11,15 @@ export interface LimitSet {
   tokensPerMinute?: number;
   tokensPerDay?: number;
   tokensPerMonth?: number;
+  /** Budgets in money: the prices' currency (PROXY_PRICES, `prices/{model}`), per UTC day and month. */
+  costPerDay?: number;
+  costPerMonth?: number;
+}
+
+/** A model's price, per million tokens, in the currency budgets are set in. */
+export interface ModelPrice {
+  input: number;
+  output: number;
 }
 
 export interface KeyLimits extends LimitSet {
@@ -18,20 +27,39 @@ export interface KeyLimits extends LimitSet {
   models?: Readonly<Record<string, LimitSet>>;
 }
 
-export const LIMIT_NAMES = ['requestsPerMinute', 'tokensPerMinute', 'tokensPerDay', 'tokensPerMonth'] as const;
+export const LIMIT_NAMES = ['requestsPerMinute', 'tokensPerMinute', 'tokensPerDay', 'tokensPerMonth', 'costPerDay', 'costPerMonth'] as const;
 
 function buildSchema() {
   const count = z.number().int('must be a whole number').positive('must be above 0');
+  const money = z.number().positive('must be above 0');
   const limitSet = z.strictObject({
     requestsPerMinute: count.optional(),
     tokensPerMinute: count.optional(),
     tokensPerDay: count.optional(),
     tokensPerMonth: count.optional(),
+    costPerDay: money.optional(),
+    costPerMonth: money.optional(),
   });
   return limitSet.extend({ models: z.record(z.string().min(1), limitSet).optional() }).strict();
 }
 
 let schema: ReturnType<typeof buildSchema> | undefined;
+let priceSchema: ReturnType<typeof buildPriceSchema> | undefined;
+
+function buildPriceSchema() {
+  const perMillion = z.number().min(0, 'must be 0 or more');
+  return z.strictObject({ input: perMillion, output: perMillion });
+}
+
+/** A price: `{"input": 2.5, "output": 10}`, per million tokens. */
+export function modelPriceSchema(): ReturnType<typeof buildPriceSchema> {
+  return (priceSchema ??= buildPriceSchema());
+}
+
+/** What a request's tokens cost at a price. */
+export function costOf(price: ModelPrice, promptTokens: number, completionTokens: number): number {
+  return (promptTokens * price.input + completionTokens * price.output) / 1_000_000;
+}
 
 /** The limits schema (requestsPerMinute, tokensPerMinute, tokensPerDay, tokensPerMonth, models), built on first use. */
 export function keyLimitsSchema(): ReturnType<typeof buildSchema> {

@@ -78,12 +78,15 @@ export class Limiter {
     if (set.requestsPerMinute !== undefined) this.#counters.add(account.key, `r|${scope}|${windows.minute}`, 1);
   }
 
-  /** Counts a finished request's tokens against its key (and its model, when that has limits of its own). */
-  record(account: QuotaAccount, tokens: number): void {
-    if (!(tokens > 0)) return;
+  /**
+   * Counts a finished request's tokens, and their cost when its model has a price, against its key (and its model,
+   * when that has limits of its own).
+   */
+  record(account: QuotaAccount, tokens: number, cost?: number): void {
     const windows = windowsAt(this.#counters.now(), this.#counters.minuteMs);
     for (const [scope] of this.#scopes(account)) {
-      for (const window of [windows.minute, windows.day, windows.month]) this.#counters.add(account.key, `t|${scope}|${window}`, tokens);
+      if (tokens > 0) for (const window of [windows.minute, windows.day, windows.month]) this.#counters.add(account.key, `t|${scope}|${window}`, tokens);
+      if (cost !== undefined && cost > 0) for (const window of [windows.day, windows.month]) this.#counters.add(account.key, `c|${scope}|${window}`, cost);
     }
   }
 
@@ -164,19 +167,21 @@ export class Limiter {
         throw this.#rateLimited(account, windows, 'tokens', `Rate limit reached for tokens on ${on}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
       }
     }
-    for (const [limit, window, resetMs, period] of [
-      [set.tokensPerDay, windows.day, windows.msToDayEnd, 'day (UTC)'],
-      [set.tokensPerMonth, windows.month, windows.msToMonthEnd, 'month (UTC)'],
+    for (const [limit, kind, window, resetMs, period] of [
+      [set.tokensPerDay, 't', windows.day, windows.msToDayEnd, 'day (UTC)'],
+      [set.tokensPerMonth, 't', windows.month, windows.msToMonthEnd, 'month (UTC)'],
+      [set.costPerDay, 'c', windows.day, windows.msToDayEnd, 'day (UTC)'],
+      [set.costPerMonth, 'c', windows.month, windows.msToMonthEnd, 'month (UTC)'],
     ] as const) {
       if (limit === undefined) continue;
-      const used = this.#counters.get(key, `t|${scope}|${window}`);
+      const used = this.#counters.get(key, `${kind}|${scope}|${window}`);
       if (used < limit) continue;
       const headers = { ...this.headers(this.figures(account, windows)), 'retry-after': String(Math.ceil(resetMs / 1000)), 'x-should-retry': 'false' };
-      throw proxyError(
-        'insufficient_quota',
-        `You exceeded your current quota: ${on} has a budget of ${limit} tokens per ${period} and has used ${used}. It renews in ${formatReset(resetMs)}.`,
-        { headers },
-      );
+      const budget = kind === 't' ? `${limit} tokens` : `${limit} (in the prices' currency)`;
+      const spent = kind === 't' ? String(used) : used.toFixed(4);
+      throw proxyError('insufficient_quota', `You exceeded your current quota: ${on} has a budget of ${budget} per ${period} and has used ${spent}. It renews in ${formatReset(resetMs)}.`, {
+        headers,
+      });
     }
   }
 

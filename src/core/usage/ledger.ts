@@ -24,6 +24,8 @@ export interface LedgerCounts {
   completionTokens: number;
   /** Answers 429, the proxy's own (limits) or Azure's. */
   rateLimited: number;
+  /** What the tokens cost, where the model has a price (PROXY_PRICES, `prices/{model}`). */
+  cost: number;
 }
 
 export type LedgerRow = LedgerKey & LedgerCounts;
@@ -50,6 +52,7 @@ export function sumRows(rows: Iterable<LedgerRow>): LedgerRow[] {
       sum.promptTokens += row.promptTokens;
       sum.completionTokens += row.completionTokens;
       sum.rateLimited += row.rateLimited;
+      sum.cost += row.cost;
     }
   }
   return [...sums.values()];
@@ -113,11 +116,12 @@ export class UsageLedger {
     };
     const id = rowId(key);
     let row = this.#rows.get(id);
-    if (row === undefined) this.#rows.set(id, (row = { ...key, requests: 0, promptTokens: 0, completionTokens: 0, rateLimited: 0 }));
+    if (row === undefined) this.#rows.set(id, (row = { ...key, requests: 0, promptTokens: 0, completionTokens: 0, rateLimited: 0, cost: 0 }));
     row.requests++;
     if (typeof record.prompt_tokens === 'number') row.promptTokens += record.prompt_tokens;
     if (typeof record.completion_tokens === 'number') row.completionTokens += record.completion_tokens;
     if (record.status === 429) row.rateLimited++;
+    if (typeof record.cost === 'number') row.cost += record.cost;
     this.#changed.add(id);
     this.#timer ??= setInterval(() => void this.flush(), LEDGER_FLUSH_MS);
     this.#timer.unref();

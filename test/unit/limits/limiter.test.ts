@@ -4,7 +4,7 @@ import { keyLimitsSchema, type KeyLimits } from '../../../src/core/limits/keyLim
 import { formatReset, windowsAt } from '../../../src/core/limits/windows';
 import { ProxyError } from '../../../src/core/errors/catalogue';
 import type { Logger } from '../../../src/core/logger';
-import { loadConfig, parseClientKey } from '../../../src/core/config/config';
+import { loadConfig, parseClientKey, parsePrice } from '../../../src/core/config/config';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 /** 2026-11-28T10:00:00Z, the start of a minute. */
@@ -104,6 +104,29 @@ describe('tokens', () => {
     clock.now = Date.UTC(2026, 10, 29, 0, 0, 1);
     // The month's budget still has 900: the tighter figure is the day's, fresh.
     expect(admitted(limiter, alice).tokens).toMatchObject({ limit: 100, remaining: 100 });
+  });
+});
+
+describe('budgets in money', () => {
+  it('refuses a key whose day budget is spent, counting each request\'s cost', () => {
+    const clock = { now: T0 };
+    const { limiter } = limiterAt(clock);
+    const alice = account({ costPerDay: 1 });
+    limiter.admit(alice);
+    limiter.record(alice, 100, 0.6);
+    limiter.admit(alice);
+    limiter.record(alice, 100, 0.6);
+    const error = refusal(() => limiter.admit(alice));
+    expect(error.fields).toMatchObject({ code: 'insufficient_quota' });
+    expect(error.fields.message).toContain("a budget of 1 (in the prices' currency) per day (UTC) and has used 1.2000");
+  });
+
+  it('reads prices from PROXY_PRICES and App Configuration, per million tokens', () => {
+    const env = { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' };
+    expect([...loadConfig({ ...env, PROXY_PRICES: '{"gpt-4o": {"input": 2.5, "output": 10}}' }).prices]).toEqual([['gpt-4o', { input: 2.5, output: 10 }]]);
+    expect(() => loadConfig({ ...env, PROXY_PRICES: '{"gpt-4o": {"input": -1, "output": 10}}' })).toThrow('PROXY_PRICES: "{\\"gpt-4o\\": {\\"input\\": -1, \\"output\\": 10}}" gpt-4o.input: must be 0 or more');
+    expect(parsePrice('{"input": 0.15, "output": 0.6}')).toEqual({ input: 0.15, output: 0.6 });
+    expect(() => parsePrice({ input: 1 })).toThrow('output');
   });
 });
 

@@ -30,20 +30,20 @@ describe('the usage ledger', () => {
     const rows = await store.read('2026-11-28T00', '2026-11-30T00');
     expect(rows).toEqual(
       expect.arrayContaining([
-        { hour: '2026-11-28T23', key: 'alice', model: 'gpt-4o', deployment: 'chat-prod', requests: 2, promptTokens: 11, completionTokens: 7, rateLimited: 0 },
-        { hour: '2026-11-28T23', key: 'alice', model: 'gpt-4o', deployment: '-', requests: 1, promptTokens: 0, completionTokens: 0, rateLimited: 1 },
-        { hour: '2026-11-28T23', key: 'passthrough', model: 'gpt-4o', deployment: 'chat-prod', requests: 1, promptTokens: 3, completionTokens: 0, rateLimited: 0 },
-        { hour: '2026-11-29T00', key: 'alice', model: 'gpt-4o', deployment: 'chat-prod', requests: 1, promptTokens: 100, completionTokens: 50, rateLimited: 0 },
+        { hour: '2026-11-28T23', key: 'alice', model: 'gpt-4o', deployment: 'chat-prod', requests: 2, promptTokens: 11, completionTokens: 7, rateLimited: 0, cost: 0 },
+        { hour: '2026-11-28T23', key: 'alice', model: 'gpt-4o', deployment: '-', requests: 1, promptTokens: 0, completionTokens: 0, rateLimited: 1, cost: 0 },
+        { hour: '2026-11-28T23', key: 'passthrough', model: 'gpt-4o', deployment: 'chat-prod', requests: 1, promptTokens: 3, completionTokens: 0, rateLimited: 0, cost: 0 },
+        { hour: '2026-11-29T00', key: 'alice', model: 'gpt-4o', deployment: 'chat-prod', requests: 1, promptTokens: 100, completionTokens: 50, rateLimited: 0, cost: 0 },
       ]),
     );
     expect(rows).toHaveLength(4);
 
     const byDay = await readUsage(store, { ...parseUsageArguments(['--from', '2026-11-28', '--to', '2026-11-29', '--key', 'alice']), format: 'csv' });
     expect(formatUsage(byDay, 'csv').split('\n')).toEqual([
-      'period,key,model,deployment,requests,prompt_tokens,completion_tokens,rate_limited',
-      '2026-11-28,alice,gpt-4o,-,1,0,0,1',
-      '2026-11-28,alice,gpt-4o,chat-prod,2,11,7,0',
-      '2026-11-29,alice,gpt-4o,chat-prod,1,100,50,0',
+      'period,key,model,deployment,requests,prompt_tokens,completion_tokens,rate_limited,cost',
+      '2026-11-28,alice,gpt-4o,-,1,0,0,1,0.0000',
+      '2026-11-28,alice,gpt-4o,chat-prod,2,11,7,0,0.0000',
+      '2026-11-29,alice,gpt-4o,chat-prod,1,100,50,0,0.0000',
     ]);
   });
 });
@@ -66,11 +66,11 @@ describe('npm run usage arguments', () => {
   });
 
   it('quotes CSV fields that need it, and lines up the table', () => {
-    const rows = [{ hour: '2026-11-28', key: 'team,a', model: 'say "hi"', deployment: 'd', requests: 12, promptTokens: 3, completionTokens: 4, rateLimited: 0 }];
-    expect(formatUsage(rows, 'csv').split('\n')[1]).toBe('2026-11-28,"team,a","say ""hi""",d,12,3,4,0');
+    const rows = [{ hour: '2026-11-28', key: 'team,a', model: 'say "hi"', deployment: 'd', requests: 12, promptTokens: 3, completionTokens: 4, rateLimited: 0, cost: 0.012345 }];
+    expect(formatUsage(rows, 'csv').split('\n')[1]).toBe('2026-11-28,"team,a","say ""hi""",d,12,3,4,0,0.0123');
     expect(formatUsage(rows, 'table').split('\n')).toEqual([
-      'period      key     model     deployment  requests  prompt_tokens  completion_tokens  rate_limited',
-      '2026-11-28  team,a  say "hi"  d                 12              3                  4             0',
+      'period      key     model     deployment  requests  prompt_tokens  completion_tokens  rate_limited    cost',
+      '2026-11-28  team,a  say "hi"  d                 12              3                  4             0  0.0123',
     ]);
   });
 });
