@@ -123,7 +123,7 @@ export class OpenAIProxy {
     // A limited key's figures (this request counted) replace Azure's, which are the whole resource's.
     if (quota.account !== undefined) {
       for (const name of [...response.headers.keys()]) if (name.startsWith('x-ratelimit-')) response.headers.delete(name);
-      for (const [name, value] of Object.entries(services.limiter.headers(services.limiter.figures(quota.account)))) response.headers.set(name, value);
+      for (const [name, value] of services.limiter.headers(services.limiter.figures(quota.account))) response.headers.set(name, value);
     }
     const requestId = randomUUID();
     response.headers.set('x-proxy-request-id', requestId);

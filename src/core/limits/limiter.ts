@@ -176,7 +176,7 @@ export class Limiter {
       if (limit === undefined) continue;
       const used = this.#counters.get(key, `${kind}|${scope}|${window}`);
       if (used < limit) continue;
-      const headers = { ...this.headers(this.figures(account, windows)), 'retry-after': String(Math.ceil(resetMs / 1000)), 'x-should-retry': 'false' };
+      const headers: Array<[string, string]> = [...this.headers(this.figures(account, windows)), ['retry-after', String(Math.ceil(resetMs / 1000))], ['x-should-retry', 'false']];
       const budget = kind === 't' ? `${limit} tokens` : `${limit} (in the prices' currency)`;
       const spent = kind === 't' ? String(used) : used.toFixed(4);
       throw proxyError('insufficient_quota', `You exceeded your current quota: ${on} has a budget of ${budget} per ${period} and has used ${spent}. It renews in ${formatReset(resetMs)}.`, {
@@ -186,19 +186,19 @@ export class Limiter {
   }
 
   #rateLimited(account: QuotaAccount, windows: Windows, type: 'requests' | 'tokens', message: string, waitMs: number): Error {
-    const headers = { ...this.headers(this.figures(account, windows)), 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))), 'retry-after-ms': String(waitMs) };
+    const headers: Array<[string, string]> = [...this.headers(this.figures(account, windows)), ['retry-after', String(Math.max(1, Math.ceil(waitMs / 1000)))], ['retry-after-ms', String(waitMs)]];
     return proxyError('rate_limit_exceeded', `${message} Retry after ${waitMs} ms.`, { headers, type });
   }
 
-  /** OpenAI's `x-ratelimit-*` headers for figures. */
-  headers(figures: Figures): Record<string, string> {
-    const headers: Record<string, string> = {};
-    for (const kind of ['requests', 'tokens'] as const) {
-      const figure = figures[kind];
-      if (figure === undefined) continue;
-      headers[`x-ratelimit-limit-${kind}`] = String(figure.limit);
-      headers[`x-ratelimit-remaining-${kind}`] = String(figure.remaining);
-      headers[`x-ratelimit-reset-${kind}`] = formatReset(figure.resetMs);
+  /** OpenAI's `x-ratelimit-*` headers for figures, as name and value pairs. */
+  headers(figures: Figures): Array<[string, string]> {
+    const headers: Array<[string, string]> = [];
+    const { requests, tokens } = figures;
+    if (requests !== undefined) {
+      headers.push(['x-ratelimit-limit-requests', String(requests.limit)], ['x-ratelimit-remaining-requests', String(requests.remaining)], ['x-ratelimit-reset-requests', formatReset(requests.resetMs)]);
+    }
+    if (tokens !== undefined) {
+      headers.push(['x-ratelimit-limit-tokens', String(tokens.limit)], ['x-ratelimit-remaining-tokens', String(tokens.remaining)], ['x-ratelimit-reset-tokens', formatReset(tokens.resetMs)]);
     }
     return headers;
   }

@@ -80,9 +80,14 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 }
 
-/** The hour a time falls in, as the ledger names it. */
+let lastHour = { start: 0, end: 0, name: '' };
+
+/** The hour a time falls in, as the ledger names it (asked for each request: the last one is kept). */
 export function hourOf(time: number): string {
-  return new Date(time).toISOString().slice(0, 13);
+  if (time >= lastHour.start && time < lastHour.end) return lastHour.name;
+  const start = Math.floor(time / 3_600_000) * 3_600_000;
+  lastHour = { start, end: start + 3_600_000, name: new Date(time).toISOString().slice(0, 13) };
+  return lastHour.name;
 }
 
 export const LEDGER_FLUSH_MS = 10_000;
