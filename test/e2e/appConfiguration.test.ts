@@ -176,6 +176,22 @@ describe('client keys in App Configuration', () => {
     expect((await bob.models.list()).data.map((m) => m.id)).toEqual(expect.not.arrayContaining(['fast', 'smart']));
   });
 
+  it("holds a key to the limits stored with it, and a changed limit within the refresh interval", async () => {
+    store.set(`${PREFIX}client-keys/carol`, JSON.stringify({ sha256: hex('carol-secret-key'), limits: { requestsPerMinute: 1 } }), { contentType: 'application/json' });
+    const carol = running.client('carol-secret-key');
+    const ask = (): Promise<number | undefined> =>
+      carol.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).then(
+        () => 200,
+        (e: { status?: number }) => e.status,
+      );
+    await eventually(async () => (await ask()) === 200, 'carol let in');
+    expect(await ask()).toBe(429);
+    store.set(`${PREFIX}client-keys/carol`, JSON.stringify({ sha256: hex('carol-secret-key'), limits: { requestsPerMinute: 100 } }), { contentType: 'application/json' });
+    await eventually(async () => (await ask()) === 200, 'the raised limit in force');
+    const { response } = await carol.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('100');
+  });
+
   it('revokes a key deleted from the store within the refresh interval', async () => {
     store.delete(`${PREFIX}client-keys/alice`);
     await eventually(

@@ -102,6 +102,21 @@ describe('limits per client key', () => {
     expect(logs.find((line) => line.includes('status=200'))).toContain(`cost=${first.usage?.total_tokens}`);
   });
 
+  it.each([false, true])('counts the tokens of a Responses API call (streamed: %s) from its usage', async (stream) => {
+    const baseURL = await start({ tokensPerDay: 1 });
+    const alice = new OpenAI({ apiKey: 'alice-key', baseURL, maxRetries: 0 });
+    if (stream) {
+      const events = await alice.responses.create({ model: 'gpt-4o', input: 'hi', stream: true });
+      for await (const _event of events) {
+        // to the end: response.completed carries the usage
+      }
+    } else {
+      await alice.responses.create({ model: 'gpt-4o', input: 'hi' });
+    }
+    await expect(alice.responses.create({ model: 'gpt-4o', input: 'hi' })).rejects.toMatchObject({ status: 429, code: 'insufficient_quota' });
+    expect(logs.find((line) => line.includes('route=responses') && line.includes('status=200'))).toMatch(/total_tokens=\d+/);
+  });
+
   it("replaces Azure's resource-wide rate-limit figures with the key's, and leaves unlimited callers Azure's", async () => {
     const limited = await start({ tokensPerMinute: 100000 });
     const { response } = await new OpenAI({ apiKey: 'alice-key', baseURL: limited, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
