@@ -7,6 +7,7 @@ import type { ProxyResponse } from './http/proxyResponse';
 import type { UpstreamFetch } from './upstream/upstream';
 import type { UpstreamCredentials } from './upstream/credential';
 import type { Limiter, QuotaAccount } from './limits/limiter';
+import type { Ownership } from './ownership/ownership';
 
 export interface ProxyServices {
   /** The configuration snapshot this request is served with (one per request, even across a refresh). */
@@ -17,6 +18,8 @@ export interface ProxyServices {
   balancer: Balancer;
   /** Client keys' limits, on counts shared across instances; shared by every request. */
   limiter: Limiter;
+  /** Who created each object, where objects are kept per key (a usage store is set); else keys share them. */
+  ownership?: Ownership;
   logger: Logger;
 }
 

@@ -26,6 +26,7 @@ export { CATCH_ALL_FUNCTION, functionRoute } from './routes/routes';
 export type { RequestMetrics } from './usage/metrics';
 export { MemoryCounterStore, type CounterStore } from './limits/counters';
 export type { KeyLimits } from './limits/keyLimits';
+export { MemoryOwnerStore, OBJECT_ID, type OwnerStore } from './ownership/owners';
 export { hourOf, MemoryLedgerStore, sumRows, type LedgerRow, type LedgerStore } from './usage/ledger';
 export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache, tokenScopeFor } from './upstream/credential';
 // What the doctor (src/cli) checks the way the proxy would.

@@ -11,6 +11,8 @@ import { MemoryCounterStore, SharedCounters, type CounterStore } from './limits/
 import { Limiter } from './limits/limiter';
 import { costOf } from './limits/keyLimits';
 import { MemoryLedgerStore, UsageLedger, type LedgerStore } from './usage/ledger';
+import { Ownership } from './ownership/ownership';
+import type { OwnerStore } from './ownership/owners';
 import { addCorsHeaders, preflightResponse } from './http/cors';
 import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
 import { openaiForward } from './handlers/openaiForward';
@@ -36,6 +38,8 @@ export interface ProxyOptions {
   counters?: CounterStore;
   /** Where the usage ledger is kept (Table Storage); this process's memory by default. */
   ledger?: LedgerStore;
+  /** Where objects' creators are kept: set, a key sees only its own objects; unset, keys share them. */
+  owners?: OwnerStore;
   /** The length of a rate-limit window: a minute, which tests shorten so that a wait for one takes a second. */
   rateWindowMs?: number;
 }
@@ -70,6 +74,7 @@ export class OpenAIProxy {
       credentials: options.credentials ?? createUpstreamCredentials(),
       balancer: new Balancer(),
       limiter: new Limiter(this.#counters),
+      ...(options.owners !== undefined && { ownership: new Ownership(options.owners) }),
       logger,
     };
     this.#metrics = options.metrics;

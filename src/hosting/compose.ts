@@ -10,6 +10,7 @@ import { appConfigurationReader } from '../adapters/azure/appConfiguration';
 import { appIdentity, managedIdentityTokens } from '../adapters/azure/identity';
 import { tableCounterStore } from '../adapters/azure/tableCounters';
 import { tableLedgerStore } from '../adapters/azure/tableLedger';
+import { tableOwnerStore } from '../adapters/azure/tableOwners';
 import { createMetrics, monitorAuthentication } from '../adapters/azure/monitorMetrics';
 import {
   assembleConfig,
@@ -28,6 +29,7 @@ import {
   type OpenAIProxy,
   type CounterStore,
   type LedgerStore,
+  type OwnerStore,
   type ProxyConfig,
   type ProxyOptions,
   type UsageStoreSettings,
@@ -63,17 +65,26 @@ export async function createProxyFromEnvironment(env: Environment, options: From
   const stores = usageStores(usage, azure.managedIdentityClientId);
   const counters = options.counters ?? stores?.counters;
   const ledger = options.ledger ?? stores?.ledger;
-  return createProxy(source, { ...options, credentials, ...(metrics !== undefined && { metrics }), ...(counters !== undefined && { counters }), ...(ledger !== undefined && { ledger }) });
+  const owners = options.owners ?? stores?.owners;
+  return createProxy(source, {
+    ...options,
+    credentials,
+    ...(metrics !== undefined && { metrics }),
+    ...(counters !== undefined && { counters }),
+    ...(ledger !== undefined && { ledger }),
+    ...(owners !== undefined && { owners }),
+  });
 }
 
 /**
- * Limits' counts and the usage ledger in Table Storage, when a usage store is set (with the app's identity, unless
- * a connection string is given); undefined otherwise, and both are held in this process.
+ * Limits' counts, the usage ledger and objects' creators in Table Storage, when a usage store is set (with the
+ * app's identity, unless a connection string is given); undefined otherwise: counts and ledger are held in this
+ * process, and keys share objects.
  */
-export function usageStores(usage: UsageStoreSettings, clientId: string | undefined): { counters: CounterStore; ledger: LedgerStore } | undefined {
+export function usageStores(usage: UsageStoreSettings, clientId: string | undefined): { counters: CounterStore; ledger: LedgerStore; owners: OwnerStore } | undefined {
   if (usage.tableEndpoint === undefined && usage.connectionString === undefined) return undefined;
   const credential = usage.connectionString === undefined ? appIdentity(clientId) : undefined;
-  return { counters: tableCounterStore(usage, credential), ledger: tableLedgerStore(usage, credential) };
+  return { counters: tableCounterStore(usage, credential), ledger: tableLedgerStore(usage, credential), owners: tableOwnerStore(usage, credential) };
 }
 
 /** The account's deployments from Resource Manager, with the app's identity (`az login` on a workstation). */

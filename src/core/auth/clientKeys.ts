@@ -46,6 +46,8 @@ export interface Caller {
   grants?: readonly Grant[];
   /** What the key may spend, when it is limited (core/limits). */
   limits?: KeyLimits;
+  /** It sees every key's objects, where objects are kept per key (core/ownership). */
+  allObjects?: boolean;
 }
 
 const MISSING_KEY_MESSAGE =
@@ -67,6 +69,7 @@ export function authorize(config: ProxyConfig, headers: Headers): Caller {
     keyName: clientKey.name,
     ...(clientKey.models !== undefined && { models: clientKey.models, grants: clientKey.grants ?? [] }),
     ...(limitsAnything(clientKey.limits) && { limits: clientKey.limits }),
+    ...(clientKey.allObjects === true && { allObjects: true }),
   };
 }
 

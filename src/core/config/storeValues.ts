@@ -38,6 +38,7 @@ function buildSchemas() {
     models: z.array(z.string().min(1)).optional(),
     grants: z.array(z.enum(GRANTS)).optional(),
     limits: keyLimitsSchema().optional(),
+    allObjects: z.boolean().optional(),
   });
   return { backend, clientKey };
 }
@@ -69,19 +70,20 @@ export function parseModelTarget(value: unknown): ModelTarget {
   return { backends: list.map((item, index) => backendOf(item, index)) };
 }
 
-/** A client-key value: the key's SHA-256 in hex, or `{"sha256", "models"?, "grants"?, "limits"?}`. */
+/** A client-key value: the key's SHA-256 in hex, or `{"sha256", "models"?, "grants"?, "limits"?, "allObjects"?}`. */
 export function parseClientKey(name: string, value: unknown): ClientKey {
   const parsed = jsonish(value);
   const result = storeSchemas().clientKey.safeParse(typeof parsed === 'string' ? { sha256: parsed.trim() } : parsed);
   if (!result.success) throw new StoreValueError(describeIssues(result.error));
-  const { models, grants, limits } = result.data;
+  const { models, grants, limits, allObjects } = result.data;
   if (grants !== undefined && models === undefined) throw new StoreValueError('grants apply to a key limited to models: an unlimited key reaches every family');
   return {
     name,
     digest: Buffer.from(result.data.sha256, 'hex'),
     ...(models !== undefined && { models }),
     ...(grants !== undefined && { grants }),
-    ...(limits !== undefined && { limits: limits }),
+    ...(limits !== undefined && { limits }),
+    ...(allObjects === true && { allObjects }),
   };
 }
 

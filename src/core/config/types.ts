@@ -65,6 +65,8 @@ export interface ClientKey {
   grants?: readonly Grant[];
   /** What the key may spend (core/limits). */
   limits?: KeyLimits;
+  /** With a usage store, the key sees every key's objects (files, assistants...), not only its own. */
+  allObjects?: boolean;
 }
 
 /** Where counts and usage are shared across instances: Azure Table Storage, or (neither set) this process's memory. */

@@ -76,6 +76,8 @@ export const ERROR_CATALOGUE = {
   model_not_allowed: { status: 403, type: 'permission_error' },
   family_not_allowed: { status: 403, type: 'permission_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
+  /** Another key's object (files, assistants...), where objects are kept per key: as Azure answers one it lacks. */
+  object_not_found: { status: 404, type: 'invalid_request_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   /** OpenAI's type says which limit: `requests`, or `tokens` (a key's tokens per minute). */

@@ -2,7 +2,8 @@
  * Resource-level Azure OpenAI operations (responses, files, batches, fine-tuning, vector stores, assistants and
  * threads): the OpenAI path goes to the same path under `/openai` (or `/openai/v1`), with the client's query.
  * JSON bodies are checked and forwarded as sent, except that where Azure expects a deployment in `model` (a
- * response, an assistant, a run) the model is mapped in place. Uploads stream through.
+ * response, an assistant, a run) the model is mapped in place. Uploads stream through. Where keys own their
+ * objects (core/ownership), the objects a request names are checked first, and what it creates is recorded.
  */
 import { fillPath, resourceUrl } from '../azure/azureApi';
 import type { ApiFamily, Grant } from '../config/config';
@@ -17,6 +18,8 @@ import { callerOf } from '../auth/caller';
 import { assertGranted, isLimited } from '../auth/clientKeys';
 import { deploymentFor } from './deploymentModel';
 import { recordUsageIn } from '../usage/usageFields';
+import { applyOwnership, objectRouteOf, type ObjectRoute } from '../ownership/objectRoutes';
+import { referencedObjects } from '../ownership/ownership';
 
 export interface ResourceOperationOptions {
   family: ApiFamily;
@@ -35,9 +38,11 @@ export interface ResourceOperationOptions {
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
 
 export function resourceOperation(options: ResourceOperationOptions): RouteHandler {
+  // What the route does to objects is known per method at the first request (routes register one method each).
+  const objectRoutes = new Map<string, ObjectRoute>();
   return async (context) => {
     const { request, url, params, services, logFields } = context;
-    const { config, credentials, upstream } = services;
+    const { config, credentials, upstream, ownership } = services;
     const caller = callerOf(context);
     if (options.grant !== undefined) assertGranted(caller, options.grant);
     const limited = isLimited(caller);
@@ -45,6 +50,12 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
     const limit = config.maxBodyBytes;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
     let exceeded = false;
+    let objectRoute = objectRoutes.get(request.method);
+    if (objectRoute === undefined) objectRoutes.set(request.method, (objectRoute = objectRouteOf(request.method, options.path)));
+    // The objects this request acts on, or refers to in its body: all must be the caller's, where keys own theirs.
+    const objects = new Set<string>();
+    const named = objectRoute.objectParam === undefined ? undefined : params[objectRoute.objectParam];
+    if (named !== undefined) objects.add(named);
 
     if (!BODYLESS.has(request.method) && request.body !== null) {
       if (multipartBoundary(request.headers.get('content-type')) !== undefined) {
@@ -64,6 +75,7 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
         if (bytes.byteLength > 0) {
           const json = parseJsonBody(bytes);
           body = json.bytes;
+          if (ownership !== undefined) referencedObjects(json.json, objects);
           if (limited && options.modelRequired === true) requireModel(json.json);
           if (limited && options.createsResponse === true && json.json.previous_response_id !== undefined && json.json.previous_response_id !== null) {
             assertGranted(caller, 'responses');
@@ -81,6 +93,8 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
       }
     }
 
+    if (ownership !== undefined && objects.size > 0) await ownership.assertOwned(caller, objects);
+
     try {
       const response = await upstream({
         url: resourceUrl(config.azure, options.family, fillPath(options.path, params), url.searchParams),
@@ -91,7 +105,8 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
         signal: request.signal,
         keepResponseHeader: isRelayedResponseHeader,
       });
-      return await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
+      const relayed = await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
+      return ownership === undefined ? relayed : await applyOwnership(ownership, caller, objectRoute, relayed, services.logger);
     } catch (error) {
       if (exceeded) throw bodyTooLarge(limit);
       throw error;
