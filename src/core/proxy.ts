@@ -8,7 +8,7 @@ import type { ProxyConfig } from './config/config';
 import { staticConfigSource, type ConfigSource } from './config/configSource';
 import type { ProxyServices, QuotaState, RequestContext } from './context';
 import { MemoryCounterStore, SharedCounters, type CounterStore } from './limits/counters';
-import { Limiter } from './limits/limiter';
+import { Limiter, RATE_LIMIT_HEADERS } from './limits/limiter';
 import { costOf } from './limits/keyLimits';
 import { MemoryLedgerStore, UsageLedger, type LedgerStore } from './usage/ledger';
 import { Ownership } from './ownership/ownership';
@@ -127,8 +127,10 @@ export class OpenAIProxy {
     addCorsHeaders(response.headers, config.corsAllowOrigin, request.headers.get('origin'));
     // A limited key's figures (this request counted) replace Azure's, which are the whole resource's.
     if (quota.account !== undefined) {
-      for (const name of [...response.headers.keys()]) if (name.startsWith('x-ratelimit-')) response.headers.delete(name);
-      for (const [name, value] of services.limiter.headers(services.limiter.figures(quota.account))) response.headers.set(name, value);
+      const figures = services.limiter.headers(services.limiter.figures(quota.account));
+      for (const [name, value] of figures) response.headers.set(name, value);
+      // Azure's own figures of a family the key has no limit in would read as the key's: dropped.
+      if (figures.length < RATE_LIMIT_HEADERS.length) for (const name of RATE_LIMIT_HEADERS) if (!figures.some(([set]) => set === name) && response.headers.has(name)) response.headers.delete(name);
     }
     const requestId = randomUUID();
     response.headers.set('x-proxy-request-id', requestId);

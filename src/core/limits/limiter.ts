@@ -37,6 +37,16 @@ export interface Figures {
 
 const WHOLE_KEY = '*';
 
+/** The headers OpenAI's rate-limit figures go in (and Azure's, for the whole resource). */
+export const RATE_LIMIT_HEADERS = [
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-tokens',
+] as const;
+
 function tighter(a: Figure | undefined, b: Figure | undefined): Figure | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
