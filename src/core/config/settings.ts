@@ -115,6 +115,27 @@ function buildSettingSchemas() {
 
   const positiveInteger = z.coerce.number().int().positive();
 
+  /** A setting holding JSON of a schema: not JSON, or not of the schema, is said with an example. */
+  const jsonSetting = <T extends z.ZodType>(schema: T, example: string) =>
+    z
+      .string()
+      .trim()
+      .transform((value, ctx): z.output<T> => {
+        let json: unknown;
+        try {
+          json = JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `is not JSON: give an object such as ${example}` });
+          return z.NEVER;
+        }
+        const parsed = schema.safeParse(json);
+        if (!parsed.success) {
+          ctx.addIssue({ code: 'custom', message: `${describeIssues(parsed.error)} (e.g. ${example})` });
+          return z.NEVER;
+        }
+        return parsed.data;
+      });
+
   const commaList = z.string().transform((v) =>
     v
       .split(',')
@@ -193,42 +214,8 @@ function buildSettingSchemas() {
       'must be an https URL (http only on localhost), e.g. https://management.azure.com',
     ),
     discoveryRefreshSeconds: positiveInteger,
-    keyLimits: z
-      .string()
-      .trim()
-      .transform((value, ctx) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(value) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: `is not JSON: give an object such as ${KEY_LIMITS_EXAMPLE}` });
-          return z.NEVER;
-        }
-        const parsed = keyLimitsSchema().safeParse(json);
-        if (!parsed.success) {
-          ctx.addIssue({ code: 'custom', message: `${describeIssues(parsed.error)} (e.g. ${KEY_LIMITS_EXAMPLE})` });
-          return z.NEVER;
-        }
-        return parsed.data;
-      }),
-    prices: z
-      .string()
-      .trim()
-      .transform((value, ctx) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(value) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: `is not JSON: give an object such as ${PRICES_EXAMPLE}` });
-          return z.NEVER;
-        }
-        const parsed = z.record(z.string().min(1), modelPriceSchema()).safeParse(json);
-        if (!parsed.success) {
-          ctx.addIssue({ code: 'custom', message: `${describeIssues(parsed.error)} (e.g. ${PRICES_EXAMPLE}, per million tokens)` });
-          return z.NEVER;
-        }
-        return new Map(Object.entries(parsed.data));
-      }),
+    keyLimits: jsonSetting(keyLimitsSchema(), KEY_LIMITS_EXAMPLE),
+    prices: jsonSetting(z.record(z.string().min(1), modelPriceSchema()), `${PRICES_EXAMPLE}, per million tokens`).transform((prices) => new Map(Object.entries(prices))),
     usageTableEndpoint: httpUrl,
     usageTableConnectionString: z
       .string()
