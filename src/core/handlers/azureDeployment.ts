@@ -12,7 +12,7 @@ import { readJsonBody, requireModel } from '../http/requestBody';
 import { callDeployment } from '../pool/backendCall';
 import { callerOf } from '../auth/caller';
 import { deploymentFor } from './deploymentModel';
-import { referencedObjects } from '../ownership/ownership';
+import { chatFileReferences } from '../ownership/ownership';
 
 export interface DeploymentOperationOptions {
   /** The path after the deployment, e.g. `chat/completions`. */
@@ -45,7 +45,10 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     logFields.model = model;
     // A chat message may name a file (`file_id`): where keys own their objects, only one of the caller's.
     const { ownership } = services;
-    if (ownership?.applies(caller) === true) await ownership.assertOwned(caller, referencedObjects(body.json));
+    if (ownership?.applies(caller) === true) {
+      const files = chatFileReferences(body.json);
+      if (files.size > 0) await ownership.assertOwned(caller, files);
+    }
     const streamOptions = body.json.stream_options;
     const askUsage =
       options.requestUsage === true && body.json.stream === true && !(isRecord(streamOptions) && streamOptions.include_usage === true);

@@ -32,6 +32,22 @@ export function referencedObjects(json: unknown, found: Set<string> = new Set(),
   return found;
 }
 
+/**
+ * The files a chat request's messages attach (`{"type": "file", "file": {"file_id": ...}}` parts): the only objects
+ * a deployment-scoped body names, read without walking the rest of it (this is every chat request's path).
+ */
+export function chatFileReferences(json: Record<string, unknown>): Set<string> {
+  const found = new Set<string>();
+  if (!Array.isArray(json.messages)) return found;
+  for (const message of json.messages as unknown[]) {
+    if (!isRecord(message) || !Array.isArray(message.content)) continue;
+    for (const part of message.content as unknown[]) {
+      if (isRecord(part) && part.type === 'file' && isRecord(part.file) && typeof part.file.file_id === 'string') found.add(part.file.file_id);
+    }
+  }
+  return found;
+}
+
 export class Ownership {
   readonly #store: OwnerStore;
   readonly #cache = new Map<string, string>();

@@ -1,7 +1,7 @@
 import { parseClientKey } from '../../../src/core/config/config';
 import { objectRouteOf } from '../../../src/core/ownership/objectRoutes';
 import { MemoryOwnerStore } from '../../../src/core/ownership/owners';
-import { Ownership, referencedObjects } from '../../../src/core/ownership/ownership';
+import { chatFileReferences, Ownership, referencedObjects } from '../../../src/core/ownership/ownership';
 
 describe('what a request refers to', () => {
   it('finds object ids in *_id, *_ids and the fine-tuning file fields, at any depth, and nothing else', () => {
@@ -16,6 +16,12 @@ describe('what a request refers to', () => {
       metadata: { note: 'asst_lookalike' },
     };
     expect([...referencedObjects(body)].sort()).toEqual(['file-abc123', 'file-att123', 'file-train1', 'resp_abc123', 'vs_abc123', 'vs_def456']);
+  });
+
+  it("finds a chat message's files without walking the rest of the body", () => {
+    const body = { model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'text', text: 'file-notme' }, { type: 'file', file: { file_id: 'file-abc123' } }] }, { role: 'user', content: 'plain' }] };
+    expect([...chatFileReferences(body)]).toEqual(['file-abc123']);
+    expect(chatFileReferences({ model: 'x' }).size).toBe(0);
   });
 
   it('tells which routes create, list, or name an object', () => {
