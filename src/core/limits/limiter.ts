@@ -53,8 +53,17 @@ function tighter(a: Figure | undefined, b: Figure | undefined): Figure | undefin
   return b.remaining < a.remaining ? b : a;
 }
 
+/** A scope's counter ids in the current windows: made once a minute, not on every request. */
+interface ScopeIds {
+  minute: string;
+  requests: { current: string; previous: string };
+  tokens: { current: string; previous: string; day: string; month: string };
+  cost: { day: string; month: string };
+}
+
 export class Limiter {
   readonly #counters: SharedCounters;
+  readonly #ids = new Map<string, ScopeIds>();
 
   constructor(counters: SharedCounters) {
     this.#counters = counters;
@@ -85,7 +94,23 @@ export class Limiter {
 
   #admitScope(account: QuotaAccount, scope: string, set: LimitSet, windows: Windows): void {
     this.#check(account, scope, set, windows);
-    if (set.requestsPerMinute !== undefined) this.#counters.add(account.key, `r|${scope}|${windows.minute}`, 1);
+    if (set.requestsPerMinute !== undefined) this.#counters.add(account.key, this.#idsOf(scope, windows).requests.current, 1);
+  }
+
+  #idsOf(scope: string, windows: Windows): ScopeIds {
+    let ids = this.#ids.get(scope);
+    if (ids?.minute !== windows.minute) {
+      ids = {
+        minute: windows.minute,
+        requests: { current: `r|${scope}|${windows.minute}`, previous: `r|${scope}|${windows.previousMinute}` },
+        tokens: { current: `t|${scope}|${windows.minute}`, previous: `t|${scope}|${windows.previousMinute}`, day: `t|${scope}|${windows.day}`, month: `t|${scope}|${windows.month}` },
+        cost: { day: `c|${scope}|${windows.day}`, month: `c|${scope}|${windows.month}` },
+      };
+      // Models come and go: the ids of one not asked for in a minute are made again when asked.
+      if (this.#ids.size > 1000) this.#ids.clear();
+      this.#ids.set(scope, ids);
+    }
+    return ids;
   }
 
   /**
@@ -95,8 +120,9 @@ export class Limiter {
   record(account: QuotaAccount, tokens: number, cost?: number): void {
     const windows = windowsAt(this.#counters.now(), this.#counters.minuteMs);
     for (const [scope] of this.#scopes(account)) {
-      if (tokens > 0) for (const window of [windows.minute, windows.day, windows.month]) this.#counters.add(account.key, `t|${scope}|${window}`, tokens);
-      if (cost !== undefined && cost > 0) for (const window of [windows.day, windows.month]) this.#counters.add(account.key, `c|${scope}|${window}`, cost);
+      const ids = this.#idsOf(scope, windows);
+      if (tokens > 0) for (const id of [ids.tokens.current, ids.tokens.day, ids.tokens.month]) this.#counters.add(account.key, id, tokens);
+      if (cost !== undefined && cost > 0) for (const id of [ids.cost.day, ids.cost.month]) this.#counters.add(account.key, id, cost);
     }
   }
 
@@ -113,12 +139,13 @@ export class Limiter {
         const used = this.#sliding(account.key, 't', scope, windows);
         tokens = tighter(tokens, { limit: set.tokensPerMinute, remaining: Math.max(0, Math.floor(set.tokensPerMinute - used)), resetMs: this.#settleMs(account.key, 't', scope, windows) });
       }
-      for (const [limit, window, resetMs] of [
-        [set.tokensPerDay, windows.day, windows.msToDayEnd],
-        [set.tokensPerMonth, windows.month, windows.msToMonthEnd],
+      const ids = this.#idsOf(scope, windows);
+      for (const [limit, id, resetMs] of [
+        [set.tokensPerDay, ids.tokens.day, windows.msToDayEnd],
+        [set.tokensPerMonth, ids.tokens.month, windows.msToMonthEnd],
       ] as const) {
         if (limit === undefined) continue;
-        tokens = tighter(tokens, { limit, remaining: Math.max(0, limit - this.#counters.get(account.key, `t|${scope}|${window}`)), resetMs });
+        tokens = tighter(tokens, { limit, remaining: Math.max(0, limit - this.#counters.get(account.key, id)), resetMs });
       }
     }
     return { ...(requests !== undefined && { requests }), ...(tokens !== undefined && { tokens }) };
@@ -133,23 +160,24 @@ export class Limiter {
 
   /** The estimate of the last minute's count: the previous minute's, fading as this one goes on, plus this one's. */
   #sliding(key: string, kind: 'r' | 't', scope: string, windows: Windows): number {
-    const previous = this.#counters.get(key, `${kind}|${scope}|${windows.previousMinute}`);
-    const current = this.#counters.get(key, `${kind}|${scope}|${windows.minute}`);
-    return previous * (1 - windows.minuteElapsed) + current;
+    const ids = kind === 'r' ? this.#idsOf(scope, windows).requests : this.#idsOf(scope, windows).tokens;
+    return this.#counters.get(key, ids.previous) * (1 - windows.minuteElapsed) + this.#counters.get(key, ids.current);
   }
 
   /** How long until the estimate is zero again (OpenAI's reset: back to the full limit). */
   #settleMs(key: string, kind: 'r' | 't', scope: string, windows: Windows): number {
-    if (this.#counters.get(key, `${kind}|${scope}|${windows.minute}`) > 0) return windows.msToMinuteEnd + this.#counters.minuteMs;
-    if (this.#counters.get(key, `${kind}|${scope}|${windows.previousMinute}`) > 0) return windows.msToMinuteEnd;
+    const ids = kind === 'r' ? this.#idsOf(scope, windows).requests : this.#idsOf(scope, windows).tokens;
+    if (this.#counters.get(key, ids.current) > 0) return windows.msToMinuteEnd + this.#counters.minuteMs;
+    if (this.#counters.get(key, ids.previous) > 0) return windows.msToMinuteEnd;
     return 0;
   }
 
   /** How long until the estimate lets `fits` through: stepped in hundredths of a minute, over at most two. */
   #waitMs(key: string, kind: 'r' | 't', scope: string, windows: Windows, fits: (estimate: number) => boolean): number {
     const minuteMs = this.#counters.minuteMs;
-    const previous = this.#counters.get(key, `${kind}|${scope}|${windows.previousMinute}`);
-    const current = this.#counters.get(key, `${kind}|${scope}|${windows.minute}`);
+    const ids = kind === 'r' ? this.#idsOf(scope, windows).requests : this.#idsOf(scope, windows).tokens;
+    const previous = this.#counters.get(key, ids.previous);
+    const current = this.#counters.get(key, ids.current);
     for (let step = 1; step <= 200; step++) {
       const at = windows.minuteElapsed + step / 100;
       const estimate = at < 1 ? previous * (1 - at) + current : at < 2 ? current * (1 - (at - 1)) : 0;
@@ -177,14 +205,15 @@ export class Limiter {
         throw this.#rateLimited(account, windows, 'tokens', `Rate limit reached for tokens on ${on}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
       }
     }
-    for (const [limit, kind, window, resetMs, period] of [
-      [set.tokensPerDay, 't', windows.day, windows.msToDayEnd, 'day (UTC)'],
-      [set.tokensPerMonth, 't', windows.month, windows.msToMonthEnd, 'month (UTC)'],
-      [set.costPerDay, 'c', windows.day, windows.msToDayEnd, 'day (UTC)'],
-      [set.costPerMonth, 'c', windows.month, windows.msToMonthEnd, 'month (UTC)'],
+    const ids = this.#idsOf(scope, windows);
+    for (const [limit, kind, id, resetMs, period] of [
+      [set.tokensPerDay, 't', ids.tokens.day, windows.msToDayEnd, 'day (UTC)'],
+      [set.tokensPerMonth, 't', ids.tokens.month, windows.msToMonthEnd, 'month (UTC)'],
+      [set.costPerDay, 'c', ids.cost.day, windows.msToDayEnd, 'day (UTC)'],
+      [set.costPerMonth, 'c', ids.cost.month, windows.msToMonthEnd, 'month (UTC)'],
     ] as const) {
       if (limit === undefined) continue;
-      const used = this.#counters.get(key, `${kind}|${scope}|${window}`);
+      const used = this.#counters.get(key, id);
       if (used < limit) continue;
       const headers: Array<[string, string]> = [...this.headers(this.figures(account, windows)), ['retry-after', String(Math.ceil(resetMs / 1000))], ['x-should-retry', 'false']];
       const budget = kind === 't' ? `${limit} tokens` : `${limit} (in the prices' currency)`;
