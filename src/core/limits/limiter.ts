@@ -3,9 +3,10 @@
  *
  * - requests per minute: a request is admitted while the sliding estimate of the last minute's requests, this
  *   one included, stays within the limit, and is counted at once;
- * - tokens per minute, day and month: a request is admitted while the tokens counted so far are below the limit,
- *   and its tokens are counted when its response ends (they are not known before). So a limit can be passed by
- *   the requests in flight when it is reached: at most their tokens.
+ * - tokens per minute, day and month, and money per day and month (tokens at their model's price): a request is
+ *   admitted while what was counted so far is below the limit, and its tokens (and cost) are counted when its
+ *   response ends (they are not known before). So a limit can be passed by the requests in flight when it is
+ *   reached: at most their tokens.
  *
  * Across instances, each one's view lags the others' by up to one exchange (SharedCounters), which lets the
  * others admit what they see as room: README, "Limits and budgets", gives the bound.
