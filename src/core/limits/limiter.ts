@@ -188,14 +188,15 @@ export class Limiter {
   }
 
   #check(account: QuotaAccount, scope: string, set: LimitSet, windows: Windows): void {
-    const on = scope === WHOLE_KEY ? 'this API key' : `this API key's use of the model '${scope}'`;
+    // Said only in a refusal: not made for every admitted request.
+    const on = (): string => (scope === WHOLE_KEY ? 'this API key' : `this API key's use of the model '${scope}'`);
     const { key } = account;
     if (set.requestsPerMinute !== undefined) {
       const limit = set.requestsPerMinute;
       const used = this.#sliding(key, 'r', scope, windows);
       if (used + 1 > limit) {
         const waitMs = this.#waitMs(key, 'r', scope, windows, (estimate) => estimate + 1 <= limit);
-        throw this.#rateLimited(account, windows, 'requests', `Rate limit reached for requests on ${on}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
+        throw this.#rateLimited(account, windows, 'requests', `Rate limit reached for requests on ${on()}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
       }
     }
     if (set.tokensPerMinute !== undefined) {
@@ -203,7 +204,7 @@ export class Limiter {
       const used = this.#sliding(key, 't', scope, windows);
       if (used >= limit) {
         const waitMs = this.#waitMs(key, 't', scope, windows, (estimate) => estimate < limit);
-        throw this.#rateLimited(account, windows, 'tokens', `Rate limit reached for tokens on ${on}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
+        throw this.#rateLimited(account, windows, 'tokens', `Rate limit reached for tokens on ${on()}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
       }
     }
     const ids = this.#idsOf(scope, windows);
@@ -219,7 +220,7 @@ export class Limiter {
       const headers: Array<[string, string]> = [...this.headers(this.figures(account, windows)), ['retry-after', String(Math.ceil(resetMs / 1000))], ['x-should-retry', 'false']];
       const budget = kind === 't' ? `${limit} tokens` : `${limit} (in the prices' currency)`;
       const spent = kind === 't' ? String(used) : used.toFixed(4);
-      throw proxyError('insufficient_quota', `You exceeded your current quota: ${on} has a budget of ${budget} per ${period} and has used ${spent}. It renews in ${formatReset(resetMs)}.`, {
+      throw proxyError('insufficient_quota', `You exceeded your current quota: ${on()} has a budget of ${budget} per ${period} and has used ${spent}. It renews in ${formatReset(resetMs)}.`, {
         headers,
       });
     }
