@@ -21,6 +21,7 @@ import {
   ConfigError,
   createUpstreamCredentials,
   deploymentTarget,
+  describeDeployment,
   discoveryFix,
   resourceManagerDeployments,
   resourceManagerScope,
@@ -98,7 +99,7 @@ export async function runDoctor(env: Environment, options: DoctorOptions): Promi
     try {
       const deployments = await resourceManagerDeployments({ endpoint, resourceId, token: () => tokens(resourceManagerScope(endpoint)).get(), timeoutMs: options.timeoutMs ?? 15_000 }).list();
       config = { ...config, azure: { ...config.azure, modelMap: config.azure.modelMap.withDiscovered(deployments) } };
-      const named = deployments.map((d) => `${d.name} (${d.model}${d.modelVersion === undefined ? '' : ` ${d.modelVersion}`})`);
+      const named = deployments.map(describeDeployment);
       checks.push({ name: 'discovery', status: 'passed', detail: `${endpoint} lists ${deployments.length} deployment${deployments.length === 1 ? '' : 's'}${named.length === 0 ? '' : `: ${named.join(', ')}`}` });
     } catch (error) {
       checks.push(failure('discovery', error, discoveryFix(error)));

@@ -10,7 +10,7 @@ export { assembleConfig, checkEnvironment, ConfigError, type AppConfigurationSet
 export { staticConfigSource, type ConfigSource } from './config/configSource';
 // The account's deployments, found on their own (AZURE_OPENAI_RESOURCE_ID).
 export { DeploymentDiscovery, withDiscovery } from './discovery/discovery';
-export { MemoryDeployments, type DeploymentLister, type DiscoveredDeployment } from './discovery/deployments';
+export { describeDeployment, MemoryDeployments, type DeploymentLister, type DiscoveredDeployment } from './discovery/deployments';
 export { discoveryFix, RESOURCE_MANAGER_API_VERSION, resourceManagerDeployments, ResourceManagerError } from './discovery/resourceManager';
 export { cloudOf, resourceManagerScope, type AzureCloud } from './azure/clouds';
 export { AppConfigurationUnavailableError, storeEndpoint, StoreConfigSource, type KeyValueReader, type StoreSnapshot } from './config/storeSource';

@@ -25,6 +25,11 @@ export function boundedValue(value: string): string {
   return value.length <= MAX_LOGGED_VALUE ? value : `${value.slice(0, MAX_LOGGED_VALUE)}…(${value.length} chars)`;
 }
 
+/** What went wrong, for a warning: an error's first line, cut to `max` characters; anything else as text. */
+export function reasonOf(error: unknown, max = 300): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, max) : String(error);
+}
+
 /** Fields with every string bounded, for a host that writes them as JSON. */
 export function boundedFields(fields: LogFields): LogFields {
   let bounded: Record<string, LogFields[string]> | undefined;

@@ -13,6 +13,11 @@ export interface DiscoveredDeployment {
   format: string;
 }
 
+/** A deployment as messages name it: `chat-prod (gpt-4o 2024-08-06)`. */
+export function describeDeployment(deployment: DiscoveredDeployment): string {
+  return `${deployment.name} (${deployment.model}${deployment.modelVersion === undefined ? '' : ` ${deployment.modelVersion}`})`;
+}
+
 export interface DeploymentLister {
   /** Every deployment that can serve now (provisioned), in Resource Manager's order. */
   list(signal?: AbortSignal): Promise<DiscoveredDeployment[]>;

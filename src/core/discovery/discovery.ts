@@ -6,8 +6,8 @@
  */
 import type { ProxyConfig } from '../config/config';
 import type { ConfigSource } from '../config/configSource';
-import type { Logger } from '../logger';
-import type { DeploymentLister, DiscoveredDeployment } from './deployments';
+import { reasonOf, type Logger } from '../logger';
+import { describeDeployment, type DeploymentLister, type DiscoveredDeployment } from './deployments';
 import { discoveryFix } from './resourceManager';
 
 export interface DeploymentDiscoveryOptions {
@@ -21,10 +21,6 @@ export interface DeploymentDiscoveryOptions {
    * serves without (deployment names still work) and the list arrives in the background.
    */
   startupWaitMs?: number;
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, 500) : String(error);
 }
 
 export class DeploymentDiscovery {
@@ -88,7 +84,7 @@ export class DeploymentDiscovery {
       if (!this.#failing) {
         logger.warn(this.#loaded ? 'Deployment discovery failed; the last list stays' : 'Deployment discovery failed; serving mapped models and deployment names until it answers', {
           resource: resourceId,
-          reason: reasonOf(error),
+          reason: reasonOf(error, 500),
           fix: discoveryFix(error),
           retry_seconds: this.#options.refreshSeconds,
         });
@@ -107,7 +103,7 @@ export class DeploymentDiscovery {
     logger.info('deployments discovered', {
       resource: resourceId,
       count: deployments.length,
-      deployments: deployments.map((d) => `${d.name} (${d.model}${d.modelVersion === undefined ? '' : ` ${d.modelVersion}`})`).join(', '),
+      deployments: deployments.map(describeDeployment).join(', '),
     });
   }
 }

@@ -2,6 +2,7 @@
 import { assertModelAllowed, type Caller } from '../auth/clientKeys';
 import type { RequestContext } from '../context';
 import { proxyError } from '../errors/catalogue';
+import { describeDeployment } from '../discovery/deployments';
 import type { DeploymentResolution, ModelMap } from '../config/modelMap';
 
 /**
@@ -11,7 +12,7 @@ import type { DeploymentResolution, ModelMap } from '../config/modelMap';
 export function assertUnambiguous(modelMap: ModelMap, model: string): void {
   const running = modelMap.deploymentsRunning(model);
   if (running.length < 2) return;
-  const named = running.map((d) => `${d.name} (${d.model}${d.modelVersion === undefined ? '' : ` ${d.modelVersion}`})`).join(', ');
+  const named = running.map(describeDeployment).join(', ');
   throw proxyError(
     'model_not_found',
     `The model '${model}' runs on ${running.length} deployments of this resource: ${named}. Name one of them as the model, ` +

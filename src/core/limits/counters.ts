@@ -10,7 +10,7 @@
  * a dead writer's row once its windows are over (adapters/azure/tableCounters.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../logger';
+import { reasonOf, type Logger } from '../logger';
 import { isCurrentWindow, windowsAt } from './windows';
 
 /** Where counts are shared: Table Storage (src/adapters/azure/tableCounters.ts), or memory. */
@@ -161,7 +161,7 @@ export class SharedCounters {
         this.#changed.add(key);
         if (!this.#failing) {
           this.#options.logger.warn('Usage store unreachable: limits are held on this instance\'s counts until it answers', {
-            reason: error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, 300) : String(error),
+            reason: reasonOf(error),
           });
         }
         this.#failing = true;

@@ -5,7 +5,7 @@
  * `npm run usage` (src/cli/usage.ts) reads it back, summed over every writer, by hour or by day.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../logger';
+import { reasonOf, type Logger } from '../logger';
 import type { RequestRecord } from './metrics';
 
 export interface LedgerKey {
@@ -157,7 +157,7 @@ export class UsageLedger {
       for (const id of ids) this.#changed.add(id);
       if (!this.#failing) {
         this.#logger.warn('Usage ledger could not be written; it is kept and written when the store answers', {
-          reason: error instanceof Error ? (error.message.split('\n')[0] ?? '').slice(0, 300) : String(error),
+          reason: reasonOf(error),
         });
       }
       this.#failing = true;
