@@ -7,10 +7,9 @@
  */
 import type { AppConfigurationClient, ConfigurationSetting } from '@azure/app-configuration';
 import type { TokenCredential } from '@azure/identity';
+import { isPlainHttpOnLoopback } from './loopback';
 import { loadAppConfiguration, loadIdentity } from './sdks';
 import { storeEndpoint, type AppConfigurationSettings, type KeyValueReader, type StoreSnapshot } from '../../core';
-
-const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
 
 function isJsonContentType(contentType: string | undefined): boolean {
   const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
@@ -28,7 +27,7 @@ class StoreReader implements KeyValueReader {
     const endpoint = storeEndpoint(settings);
     const options = {
       // Plain http is allowed only on loopback, for tests; the SDK itself refuses tokens over http.
-      allowInsecureConnection: LOOPBACK.test(endpoint) && endpoint.startsWith('http:'),
+      allowInsecureConnection: isPlainHttpOnLoopback(endpoint),
       // A refresh that fails is tried again at the next interval; the SDK's own retries would only delay
       // noticing the outage (start-up has its own retries, readWithRetries).
       retryOptions: { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1000 },

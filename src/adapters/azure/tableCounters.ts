@@ -7,6 +7,7 @@
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
+import { isPlainHttpOnLoopback } from './loopback';
 import { loadDataTables, loadIdentity } from './sdks';
 import type { CounterStore, UsageStoreSettings } from '../../core';
 
@@ -20,8 +21,6 @@ interface CounterRow {
   written: number;
 }
 
-const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
-
 /** A Table client for the usage store's settings: its connection string, or its endpoint with the app's identity. */
 export function usageTableClient(settings: UsageStoreSettings, table: string, credential?: TokenCredential): TableClient {
   const { TableClient } = loadDataTables();
@@ -34,7 +33,7 @@ export function usageTableClient(settings: UsageStoreSettings, table: string, cr
   const endpoint = settings.tableEndpoint ?? '';
   return new TableClient(endpoint, table, credential ?? new (loadIdentity().DefaultAzureCredential)(), {
     ...options,
-    allowInsecureConnection: LOOPBACK.test(endpoint) && endpoint.startsWith('http:'),
+    allowInsecureConnection: isPlainHttpOnLoopback(endpoint),
   });
 }
 
