@@ -2,8 +2,9 @@
  * Relaying an Azure OpenAI response to an OpenAI client: status and useful headers kept, errors converted to
  * OpenAI's shape, bodies streamed through without buffering.
  */
-import { convertAzureError, jsonResponse } from '../errors/catalogue';
-import { isEventStream, withBodyStage, type ProxyResponse } from '../http/proxyResponse';
+import { convertAzureError, jsonResponse, proxyError } from '../errors/catalogue';
+import { isEventStream, toWebResponse, withBodyStage, type ProxyResponse } from '../http/proxyResponse';
+import { readStreamWithLimit } from '../http/requestBody';
 import { createSseErrorEventStage } from '../streams/sseErrorEvent';
 import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from './streamCompat';
 import { createUsageStage, type TokenUsage } from '../usage/usage';
@@ -41,6 +42,21 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
 
 function isJson(headers: Headers): boolean {
   return /^application\/(?:[\w.+-]+\+)?json\b/i.test(headers.get('content-type') ?? '');
+}
+
+/**
+ * An answer of Azure's the proxy must read whole (a model list, a created object, a list to filter), at most
+ * `limit` bytes: `what` names it in the 502 `upstream_response_invalid` when it is larger, or not JSON.
+ */
+export async function readAzureJson(response: ProxyResponse, limit: number, what: string): Promise<unknown> {
+  const bytes = await readStreamWithLimit(toWebResponse(response).body as ReadableStream<Uint8Array> | null, limit, () =>
+    proxyError('upstream_response_invalid', `${what} is larger than ${limit} bytes; the proxy does not hold it.`),
+  );
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+  } catch {
+    throw proxyError('upstream_response_invalid', `${what} is not JSON.`);
+  }
 }
 
 export async function relayAzureResponse(upstream: ProxyResponse, options: RelayOptions): Promise<ProxyResponse> {

@@ -10,10 +10,8 @@ import type { RouteHandler } from '../context';
 import { jsonResponse, proxyError } from '../errors/catalogue';
 import { isRecord } from '../http/isRecord';
 import { primaryBackend, type ModelMap } from '../config/modelMap';
-import { toWebResponse, type ProxyResponse } from '../http/proxyResponse';
-import { readStreamWithLimit } from '../http/requestBody';
 import { azureRequestHeaders } from '../upstream/upstream';
-import { relayAzureResponse } from '../azure/azureResponse';
+import { readAzureJson, relayAzureResponse } from '../azure/azureResponse';
 import { callerOf } from '../auth/caller';
 import { assertUnambiguous } from './deploymentModel';
 
@@ -79,17 +77,6 @@ export function openAIModelsFromAzure(body: unknown): OpenAIModelObject[] {
 /** Azure's model list is read whole, to merge it: a few hundred KB at most; past this it is refused, not held. */
 const MAX_MODEL_LIST_BYTES = 8 * 1024 * 1024;
 
-async function readBoundedJson(response: ProxyResponse, limit: number): Promise<unknown> {
-  const bytes = await readStreamWithLimit(toWebResponse(response).body as ReadableStream<Uint8Array> | null, limit, () =>
-    proxyError('upstream_response_invalid', `Azure's model list is larger than ${limit} bytes; the proxy does not hold it.`),
-  );
-  try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
-  } catch {
-    throw proxyError('upstream_response_invalid', "Azure's model list is not JSON.");
-  }
-}
-
 export const listModels: RouteHandler = async (context) => {
   const { request, services } = context;
   const { config, credentials, upstream } = services;
@@ -108,7 +95,7 @@ export const listModels: RouteHandler = async (context) => {
   });
   if (response.status < 200 || response.status > 299) return relayAzureResponse(response, { streamCompat: false });
   const listed = new Set(mapped.map((model) => model.id));
-  const fromAzure = openAIModelsFromAzure(await readBoundedJson(response, MAX_MODEL_LIST_BYTES)).filter((model) => !listed.has(model.id) && allowed(model));
+  const fromAzure = openAIModelsFromAzure(await readAzureJson(response, MAX_MODEL_LIST_BYTES, "Azure's model list")).filter((model) => !listed.has(model.id) && allowed(model));
   return jsonResponse(200, { object: 'list', data: [...mapped, ...fromAzure] });
 };
 

@@ -4,10 +4,10 @@
  * its first run, `thread_id`) or lists them (a GET of a collection: its `data` filtered to the caller's own).
  */
 import type { Caller } from '../auth/clientKeys';
-import { jsonResponse, proxyError } from '../errors/catalogue';
+import { jsonResponse } from '../errors/catalogue';
+import { readAzureJson } from '../azure/azureResponse';
 import { isRecord } from '../http/isRecord';
-import { isEventStream, toWebResponse, withBodyStage, type ProxyResponse } from '../http/proxyResponse';
-import { readStreamWithLimit } from '../http/requestBody';
+import { isEventStream, withBodyStage, type ProxyResponse } from '../http/proxyResponse';
 import type { Logger } from '../logger';
 import { OBJECT_ID } from './owners';
 import type { Ownership } from './ownership';
@@ -28,17 +28,6 @@ export function objectRouteOf(method: string, path: string): ObjectRoute {
 /** A created object's or a list's JSON is read whole to find its ids: a few KB, bounded all the same. */
 const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
-async function readJson(response: ProxyResponse): Promise<unknown> {
-  const bytes = await readStreamWithLimit(toWebResponse(response).body as ReadableStream<Uint8Array> | null, MAX_JSON_BYTES, () =>
-    proxyError('upstream_response_invalid', `Azure's answer is larger than ${MAX_JSON_BYTES} bytes; the proxy does not hold it to find its objects.`),
-  );
-  try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
-  } catch {
-    throw proxyError('upstream_response_invalid', "Azure's answer is not JSON.");
-  }
-}
-
 /** Headers of an answer whose body the proxy rewrote: its length is no longer the upstream's. */
 function rewrittenHeaders(response: ProxyResponse): Headers {
   const headers = new Headers(response.headers);
@@ -54,7 +43,7 @@ export async function applyOwnership(ownership: Ownership, caller: Caller, route
   if (!ownership.applies(caller) || response.status >= 300 || (!route.creates && !route.lists)) return response;
   if (route.creates && isEventStream(response)) return withBodyStage(response, claimFromEvents(ownership, caller, logger));
   if (!/json/i.test(response.headers.get('content-type') ?? '')) return response;
-  const json = await readJson(response);
+  const json = await readAzureJson(response, MAX_JSON_BYTES, "Azure's answer");
   if (!isRecord(json)) return jsonResponse(response.status, json, rewrittenHeaders(response));
   if (route.creates) {
     for (const field of ['id', 'thread_id'] as const) {
