@@ -18,7 +18,7 @@ import { callerOf } from '../auth/caller';
 import { assertGranted, isLimited } from '../auth/clientKeys';
 import { deploymentFor } from './deploymentModel';
 import { recordUsageIn } from '../usage/usageFields';
-import { applyOwnership, objectRouteOf, type ObjectRoute } from '../ownership/objectRoutes';
+import { applyOwnership, objectParamOf, objectRouteOf } from '../ownership/objectRoutes';
 import { referencedObjects } from '../ownership/ownership';
 
 export interface ResourceOperationOptions {
@@ -38,8 +38,7 @@ export interface ResourceOperationOptions {
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
 
 export function resourceOperation(options: ResourceOperationOptions): RouteHandler {
-  // What the route does to objects is known per method at the first request (routes register one method each).
-  const objectRoutes = new Map<string, ObjectRoute>();
+  const objectParam = objectParamOf(options.path);
   return async (context) => {
     const { request, url, params, services, logFields } = context;
     const { config, credentials, upstream, ownership } = services;
@@ -50,11 +49,9 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
     const limit = config.maxBodyBytes;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
     let exceeded = false;
-    let objectRoute = objectRoutes.get(request.method);
-    if (objectRoute === undefined) objectRoutes.set(request.method, (objectRoute = objectRouteOf(request.method, options.path)));
     // The objects this request acts on, or refers to in its body: all must be the caller's, where keys own theirs.
     const objects = new Set<string>();
-    const named = objectRoute.objectParam === undefined ? undefined : params[objectRoute.objectParam];
+    const named = objectParam === undefined ? undefined : params[objectParam];
     if (named !== undefined) objects.add(named);
 
     if (!BODYLESS.has(request.method) && request.body !== null) {
@@ -106,7 +103,7 @@ export function resourceOperation(options: ResourceOperationOptions): RouteHandl
         keepResponseHeader: isRelayedResponseHeader,
       });
       const relayed = await relayAzureResponse(response, { streamCompat: false, onUsage: recordUsageIn(logFields) });
-      return ownership === undefined ? relayed : await applyOwnership(ownership, caller, objectRoute, relayed, services.logger);
+      return ownership === undefined ? relayed : await applyOwnership(ownership, caller, objectRouteOf(request.method, objectParam), relayed, services.logger);
     } catch (error) {
       if (exceeded) throw bodyTooLarge(limit);
       throw error;

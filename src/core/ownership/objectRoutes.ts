@@ -19,8 +19,13 @@ export interface ObjectRoute {
   lists: boolean;
 }
 
-export function objectRouteOf(method: string, path: string): ObjectRoute {
-  const objectParam = /\{(\w+)\}/.exec(path)?.[1];
+/** A route path's part of it, the same for every request: the object it names, if any. */
+export function objectParamOf(path: string): string | undefined {
+  return /\{(\w+)\}/.exec(path)?.[1];
+}
+
+/** What a request does to objects, by its method, on a path whose object parameter is `objectParam`. */
+export function objectRouteOf(method: string, objectParam: string | undefined): ObjectRoute {
   const collection = objectParam === undefined;
   return { ...(objectParam !== undefined && { objectParam }), creates: collection && method === 'POST', lists: collection && method === 'GET' };
 }

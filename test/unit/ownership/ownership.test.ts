@@ -1,5 +1,5 @@
 import { parseClientKey } from '../../../src/core/config/config';
-import { objectRouteOf } from '../../../src/core/ownership/objectRoutes';
+import { objectParamOf, objectRouteOf } from '../../../src/core/ownership/objectRoutes';
 import { MemoryOwnerStore } from '../../../src/core/ownership/owners';
 import { chatFileReferences, Ownership, referencedObjects } from '../../../src/core/ownership/ownership';
 
@@ -25,9 +25,10 @@ describe('what a request refers to', () => {
   });
 
   it('tells which routes create, list, or name an object', () => {
-    expect(objectRouteOf('POST', '/files')).toEqual({ creates: true, lists: false });
-    expect(objectRouteOf('GET', '/files')).toEqual({ creates: false, lists: true });
-    expect(objectRouteOf('GET', '/vector_stores/{vector_store_id}/files/{file_id}')).toEqual({ objectParam: 'vector_store_id', creates: false, lists: false });
+    const route = (method: string, path: string): ReturnType<typeof objectRouteOf> => objectRouteOf(method, objectParamOf(path));
+    expect(route('POST', '/files')).toEqual({ creates: true, lists: false });
+    expect(route('GET', '/files')).toEqual({ creates: false, lists: true });
+    expect(route('GET', '/vector_stores/{vector_store_id}/files/{file_id}')).toEqual({ objectParam: 'vector_store_id', creates: false, lists: false });
   });
 });
 
