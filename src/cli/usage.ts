@@ -8,7 +8,7 @@
  * today.
  */
 import { parseArgs } from 'node:util';
-import { hourOf, sumRows, type Environment, type LedgerRow, type LedgerStore, type UsageStoreSettings } from '../core';
+import { ConfigError, hourOf, sumRows, usageStoreSettings, type Environment, type LedgerRow, type LedgerStore } from '../core';
 import { usageStores } from '../hosting/compose';
 
 export class UsageCommandError extends Error {
@@ -95,16 +95,16 @@ export function formatUsage(rows: readonly LedgerRow[], format: UsageQuery['form
   return table.map((line) => line.map((cell, column) => (numeric(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd()).join('\n');
 }
 
-/** The usage store the settings name, or a UsageCommandError saying how to name one. */
+/** The usage store the settings name (validated as the proxy validates them), or a UsageCommandError saying how to name one. */
 export function usageStoreFromEnvironment(env: Environment): LedgerStore {
-  const endpoint = env.PROXY_USAGE_TABLE_ENDPOINT?.trim();
-  const connectionString = env.PROXY_USAGE_TABLE_CONNECTION_STRING?.trim();
-  const settings: UsageStoreSettings = {
-    ...(endpoint !== undefined && endpoint !== '' && { tableEndpoint: endpoint.replace(/\/+$/, '') }),
-    ...(connectionString !== undefined && connectionString !== '' && { connectionString }),
-    syncMs: 1000,
-  };
-  const stores = usageStores(settings, env.AZURE_CLIENT_ID);
+  let settings: ReturnType<typeof usageStoreSettings>;
+  try {
+    settings = usageStoreSettings(env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageCommandError(error.message);
+    throw error;
+  }
+  const stores = usageStores(settings.usage, settings.managedIdentityClientId);
   if (stores === undefined) {
     throw new UsageCommandError(
       'No usage store: set PROXY_USAGE_TABLE_ENDPOINT (the app\'s storage account, https://<account>.table.core.windows.net, read with `az login`) ' +

@@ -6,7 +6,7 @@
 export { createProxy, type OpenAIProxy, type ProxyOptions } from './proxy';
 export { boundedFields, consoleLogger, type LogFields, type Logger } from './logger';
 // Settings, and where they come from.
-export { assembleConfig, checkEnvironment, ConfigError, type AppConfigurationSettings, type Environment, type UsageStoreSettings } from './config/config';
+export { assembleConfig, checkEnvironment, ConfigError, usageStoreSettings, type AppConfigurationSettings, type Environment, type UsageStoreSettings } from './config/config';
 export { staticConfigSource, type ConfigSource } from './config/configSource';
 // The account's deployments, found on their own (AZURE_OPENAI_RESOURCE_ID).
 export { DeploymentDiscovery, withDiscovery } from './discovery/discovery';

@@ -4,7 +4,7 @@
  * Configuration"). A refresh of the store assembles a new snapshot; requests read one snapshot each, so a change
  * never mixes into a request in flight. Every problem is reported at once, each naming its setting.
  */
-import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_DISCOVERY_REFRESH_SECONDS, type DiscoverySettings, DEFAULT_MAX_BODY_BYTES, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
+import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_DISCOVERY_REFRESH_SECONDS, type DiscoverySettings, DEFAULT_MAX_BODY_BYTES, type UsageStoreSettings, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
 import { firstSet, parseSetting, SETTING_NAMES, type SettingKey, type Settings, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
 import { ModelMap, ModelMapSyntaxError, type ModelTarget, parseModelMapper } from './modelMap';
 import { apiVersionStatus } from '../azure/apiVersions';
@@ -21,14 +21,7 @@ export interface AssembleOptions {
  */
 export function assembleConfig(env: Environment, store?: StoreValues, options: AssembleOptions = {}): ProxyConfig {
   const problems: string[] = [];
-  const settings: Settings = {};
-  const sources: Partial<Record<SettingKey, string>> = {};
-  for (const key of Object.keys(SETTING_NAMES) as SettingKey[]) {
-    const found = firstSet(env, SETTING_NAMES[key]);
-    if (found === undefined) continue;
-    (settings as Record<SettingKey, unknown>)[key] = parseSetting(key, found.value, found.name, problems);
-    sources[key] = found.name;
-  }
+  const { settings, sources } = readSettings(env, Object.keys(SETTING_NAMES) as SettingKey[], problems);
   const keyPrefix = settings.appConfigKeyPrefix ?? DEFAULT_APPCONFIG_KEY_PREFIX;
   for (const [storeKey, key] of Object.entries(STORE_SETTING_KEYS)) {
     const raw = store?.settings[key];
@@ -99,9 +92,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     );
   }
 
-  if (settings.usageTableEndpoint !== undefined && settings.usageTableConnectionString !== undefined) {
-    problems.push('PROXY_USAGE_TABLE_ENDPOINT and PROXY_USAGE_TABLE_CONNECTION_STRING: set one (the endpoint is reached with the app\'s identity)');
-  }
+  const usage = usageStoreOf(settings, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -138,12 +129,44 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     ...(appConfiguration !== undefined && { appConfiguration }),
     ...(defaultKeyLimits !== undefined && { defaultKeyLimits }),
     prices: new Map([...(settings.prices ?? []), ...(store?.prices ?? [])]),
-    usage: {
-      ...(settings.usageTableEndpoint !== undefined && { tableEndpoint: settings.usageTableEndpoint }),
-      ...(settings.usageTableConnectionString !== undefined && { connectionString: settings.usageTableConnectionString }),
-      syncMs: (settings.usageSyncSeconds ?? 1) * 1000,
-    },
+    usage,
   };
+}
+
+/** The environment's values of some settings, each validated (its problem, if any, added to `problems`). */
+function readSettings(env: Environment, keys: readonly SettingKey[], problems: string[]): { settings: Settings; sources: Partial<Record<SettingKey, string>> } {
+  const settings: Settings = {};
+  const sources: Partial<Record<SettingKey, string>> = {};
+  for (const key of keys) {
+    const found = firstSet(env, SETTING_NAMES[key]);
+    if (found === undefined) continue;
+    (settings as Record<SettingKey, unknown>)[key] = parseSetting(key, found.value, found.name, problems);
+    sources[key] = found.name;
+  }
+  return { settings, sources };
+}
+
+function usageStoreOf(settings: Settings, problems: string[]): UsageStoreSettings {
+  if (settings.usageTableEndpoint !== undefined && settings.usageTableConnectionString !== undefined) {
+    problems.push('PROXY_USAGE_TABLE_ENDPOINT and PROXY_USAGE_TABLE_CONNECTION_STRING: set one (the endpoint is reached with the app\'s identity)');
+  }
+  return {
+    ...(settings.usageTableEndpoint !== undefined && { tableEndpoint: settings.usageTableEndpoint }),
+    ...(settings.usageTableConnectionString !== undefined && { connectionString: settings.usageTableConnectionString }),
+    syncMs: (settings.usageSyncSeconds ?? 1) * 1000,
+  };
+}
+
+/**
+ * The usage store the app settings name, and the identity to reach it with, validated as at start-up, for a
+ * command that needs nothing else (`npm run usage`). Throws a ConfigError as assembleConfig does.
+ */
+export function usageStoreSettings(env: Environment): { usage: UsageStoreSettings; managedIdentityClientId?: string } {
+  const problems: string[] = [];
+  const { settings } = readSettings(env, ['usageTableEndpoint', 'usageTableConnectionString', 'usageSyncSeconds', 'managedIdentityClientId'], problems);
+  const usage = usageStoreOf(settings, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { usage, ...(settings.managedIdentityClientId !== undefined && { managedIdentityClientId: settings.managedIdentityClientId }) };
 }
 
 /** A snapshot from the environment alone. */

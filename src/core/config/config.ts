@@ -28,5 +28,5 @@ export {
   type DiscoverySettings,
 } from './types';
 export { SETTING_NAMES, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
-export { assembleConfig, checkEnvironment, loadConfig, type AssembleOptions } from './assemble';
+export { assembleConfig, checkEnvironment, loadConfig, usageStoreSettings, type AssembleOptions } from './assemble';
 export { isStoreSettingKey, parseClientKey, parseModelTarget, parsePrice, parseStoreSetting, StoreValueError } from './storeValues';

@@ -1,7 +1,7 @@
 import { MemoryLedgerStore, UsageLedger } from '../../../src/core/usage/ledger';
 import type { RequestRecord } from '../../../src/core/usage/metrics';
 import type { Logger } from '../../../src/core/logger';
-import { formatUsage, parseUsageArguments, readUsage, UsageCommandError } from '../../../src/cli/usage';
+import { formatUsage, parseUsageArguments, readUsage, UsageCommandError, usageStoreFromEnvironment } from '../../../src/cli/usage';
 
 const T = Date.UTC(2026, 10, 28, 23, 30);
 const record = (fields: Partial<RequestRecord>): RequestRecord => ({ status: 200, ms: 1, ttfb_ms: 1, route: 'chatCompletions', ...fields });
@@ -63,6 +63,12 @@ describe('npm run usage arguments', () => {
   ])('refuses %j, saying why', (args, message) => {
     expect(() => parseUsageArguments(args)).toThrow(UsageCommandError);
     expect(() => parseUsageArguments(args)).toThrow(message);
+  });
+
+  it('reads the usage store settings as the proxy does, bad ones named', () => {
+    expect(() => usageStoreFromEnvironment({})).toThrow('No usage store: set PROXY_USAGE_TABLE_ENDPOINT');
+    expect(() => usageStoreFromEnvironment({ PROXY_USAGE_TABLE_ENDPOINT: 'table.example' })).toThrow(/PROXY_USAGE_TABLE_ENDPOINT: "table\.example" must be an absolute http\(s\) URL/);
+    expect(() => usageStoreFromEnvironment({ PROXY_USAGE_TABLE_ENDPOINT: 'https://a.table.core.windows.net', PROXY_USAGE_TABLE_CONNECTION_STRING: 'UseDevelopmentStorage=true' })).toThrow(UsageCommandError);
   });
 
   it('quotes CSV fields that need it, and lines up the table', () => {
