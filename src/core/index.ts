@@ -10,9 +10,9 @@ export { assembleConfig, checkEnvironment, ConfigError, usageStoreSettings, type
 export { staticConfigSource, type ConfigSource } from './config/configSource';
 // The account's deployments, found on their own (AZURE_OPENAI_RESOURCE_ID).
 export { DeploymentDiscovery, withDiscovery } from './discovery/discovery';
-export { describeDeployment, MemoryDeployments, type DeploymentLister, type DiscoveredDeployment } from './discovery/deployments';
-export { discoveryFix, RESOURCE_MANAGER_API_VERSION, resourceManagerDeployments, ResourceManagerError } from './discovery/resourceManager';
-export { cloudOf, resourceManagerScope, type AzureCloud } from './azure/clouds';
+export { describeDeployment } from './discovery/deployments';
+export { discoveryFix, resourceManagerDeployments } from './discovery/resourceManager';
+export { resourceManagerScope } from './azure/clouds';
 export { AppConfigurationUnavailableError, storeEndpoint, StoreConfigSource, type KeyValueReader, type StoreSnapshot } from './config/storeSource';
 // Requests and responses as hosts hand them over and write them out.
 export { BodyLimitExceeded, ClientAbort, clientClosedBody, type ProxyRequest } from './http/proxyRequest';
@@ -24,10 +24,9 @@ export { errorResponse } from './errors/catalogue';
 export { CATCH_ALL_FUNCTION, functionRoute } from './routes/routes';
 // What adapters implement.
 export type { RequestMetrics } from './usage/metrics';
-export { MemoryCounterStore, type CounterStore } from './limits/counters';
-export type { KeyLimits } from './limits/keyLimits';
-export { MemoryOwnerStore, OBJECT_ID, type OwnerStore } from './ownership/owners';
-export { hourOf, MemoryLedgerStore, sumRows, type LedgerRow, type LedgerStore } from './usage/ledger';
+export type { CounterStore } from './limits/counters';
+export type { OwnerStore } from './ownership/owners';
+export { hourOf, sumRows, type LedgerRow, type LedgerStore } from './usage/ledger';
 export { COGNITIVE_SERVICES_SCOPE, createUpstreamCredentials, TokenCache, tokenScopeFor } from './upstream/credential';
 // What the doctor (src/cli) checks the way the proxy would.
 export { deploymentTarget, resourceUrl } from './azure/azureApi';

@@ -27,7 +27,6 @@ export interface DeploymentLister {
 export class MemoryDeployments implements DeploymentLister {
   #deployments: DiscoveredDeployment[];
   failure: Error | undefined;
-  calls = 0;
 
   constructor(deployments: DiscoveredDeployment[] = []) {
     this.#deployments = deployments;
@@ -38,7 +37,6 @@ export class MemoryDeployments implements DeploymentLister {
   }
 
   async list(): Promise<DiscoveredDeployment[]> {
-    this.calls++;
     if (this.failure !== undefined) throw this.failure;
     return [...this.#deployments];
   }

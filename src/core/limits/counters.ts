@@ -27,10 +27,8 @@ export class MemoryCounterStore implements CounterStore {
   readonly #rows = new Map<string, Map<string, ReadonlyMap<string, number>>>();
   /** While set, every exchange fails with it, as an unreachable store does. */
   failure: Error | undefined;
-  exchanges = 0;
 
   async exchange(partition: string, writer: string, counts: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>> {
-    this.exchanges++;
     if (this.failure !== undefined) throw this.failure;
     let rows = this.#rows.get(partition);
     if (rows === undefined) this.#rows.set(partition, (rows = new Map<string, ReadonlyMap<string, number>>()));
