@@ -60,28 +60,43 @@ function format(message: string, fields?: LogFields): string {
 }
 
 /**
- * Info lines (one per request) are written together, at most FLUSH_MS after the first of them (sooner when
- * MAX_PENDING pile up): a write to a pipe or file is synchronous on Linux, and one per request would cost more
- * than the request's own work under load. Lines still pending are written when the process exits.
+ * Info lines (one per request) are written together, at most FLUSH_MS after the first of them (sooner when the
+ * batch fills): a write to a pipe or file is synchronous on Linux, and one per request would cost more than the
+ * request's own work under load. Each line is encoded straight into the batch's buffer as it comes: joining the
+ * lines into one string first, and encoding that, cost twice the formatting. Lines still pending are written when
+ * the process exits.
  */
 const FLUSH_MS = 10;
-const MAX_PENDING = 256;
-let pendingLines: string[] = [];
+const BATCH_BYTES = 64 * 1024;
+let batch: Buffer | undefined;
+let batched = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
 function flushLines(): void {
   if (flushTimer !== undefined) clearTimeout(flushTimer);
   flushTimer = undefined;
-  if (pendingLines.length === 0) return;
-  const text = `${pendingLines.join('\n')}\n`;
-  pendingLines = [];
-  process.stdout.write(text);
+  if (batch === undefined || batched === 0) return;
+  // The buffer goes to the stream as it is (a pipe may hold it until it drains): the next lines go into a new one.
+  const full = batch.subarray(0, batched);
+  batch = undefined;
+  batched = 0;
+  process.stdout.write(full);
 }
 
 function writeLine(line: string): void {
-  const pending = pendingLines.push(line);
-  if (pending >= MAX_PENDING) flushLines();
-  else if (pending === 1) flushTimer = setTimeout(flushLines, FLUSH_MS).unref();
+  const text = `${line}\n`;
+  // At most 3 bytes per UTF-16 unit: a line that might not fit goes after the batch, on its own.
+  if (text.length * 3 > BATCH_BYTES) {
+    flushLines();
+    process.stdout.write(text);
+    return;
+  }
+  if (batch !== undefined && batched + text.length * 3 > batch.length) flushLines();
+  if (batch === undefined) {
+    batch = Buffer.allocUnsafe(BATCH_BYTES);
+    flushTimer = setTimeout(flushLines, FLUSH_MS).unref();
+  }
+  batched += batch.write(text, batched);
 }
 
 process.once('exit', flushLines);

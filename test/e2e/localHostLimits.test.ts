@@ -54,6 +54,23 @@ describe('the local host limits', () => {
     expect(await closedAfter()).toBeLessThan(3000);
   });
 
+  it('cuts a body that stalls on a kept-alive connection, after a request served on it', async () => {
+    const { socket, received, closedAfter } = await rawConnection();
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${EMULATOR_API_KEY}\r\nContent-Type: application/json\r\n`;
+    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    socket.write(`${head}Content-Length: ${body.length}\r\n\r\n${body}`);
+    const opened = Date.now();
+    while (!/^HTTP\/1\.1 200[\s\S]*\}$/.test(received()) && Date.now() - opened < 3000) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received()).toMatch(/^HTTP\/1\.1 200/);
+    // The connection stays open for the next request, which stalls midway through its body.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const stalled = Date.now();
+    socket.write(`${head}Content-Length: 1000\r\n\r\n{"model":`);
+    await closedAfter();
+    expect(Date.now() - stalled).toBeGreaterThanOrEqual(400);
+    expect(Date.now() - stalled).toBeLessThan(3000);
+  });
+
   it('refuses connections past its cap, and serves again once they go', async () => {
     const held = await Promise.all([rawConnection(), rawConnection(), rawConnection()]);
     const extra = await rawConnection();

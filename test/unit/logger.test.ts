@@ -37,8 +37,17 @@ describe('consoleLogger', () => {
     expect(out).toBe('request n=1\nrequest n=2\n');
   });
 
-  it('writes every line, in order, when more pile up than one batch holds', () => {
-    const out = stdoutOf("for (let n = 0; n < 1000; n++) logger.info('request', { n });");
-    expect(out.split('\n').slice(0, -1)).toEqual(Array.from({ length: 1000 }, (_, n) => `request n=${n}`));
+  it('writes every line, whole and in order, over several batches: multi-byte characters, and a line larger than a batch', () => {
+    // 5,000 lines of about 60 bytes fill several 64 KiB batches; the 40 fields of 1,000 characters make one line of
+    // 40 KB, whose encoding might not fit a batch, so it goes out alone between them.
+    const script = `
+      const wide = {}; for (let f = 0; f < 40; f++) wide['f' + f] = 'é'.repeat(1000);
+      for (let n = 0; n < 5000; n++) { logger.info('request', { n, model: 'modèle-ü-' + 'x'.repeat(40) }); if (n === 2500) logger.info('wide', wide); }`;
+    const lines = stdoutOf(script).split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(5001);
+    expect(lines[2501]).toBe(`wide ${Array.from({ length: 40 }, (_, f) => `f${f}=${'é'.repeat(1000)}`).join(' ')}`);
+    lines.splice(2501, 1);
+    expect(lines).toEqual(Array.from({ length: 5000 }, (_, n) => `request n=${n} model=modèle-ü-${'x'.repeat(40)}`));
   });
 });

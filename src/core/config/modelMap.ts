@@ -44,8 +44,9 @@ export interface ModelTarget {
   backends: readonly Backend[];
 }
 
+/** Shared by every request for the model (ModelMap keeps it): read, never changed. */
 export interface DeploymentResolution extends ModelTarget {
-  source: DeploymentSource;
+  readonly source: DeploymentSource;
 }
 
 export function singleBackend(deployment: string): ModelTarget {
@@ -90,9 +91,18 @@ function azureSpelling(model: string): string | undefined {
   return undefined;
 }
 
+/**
+ * How many models' resolutions a map keeps, and the longest name kept: every request resolves its model, and the
+ * answer only changes with the map (a new map is made for each configuration and each discovered list). Bounded
+ * both ways, as clients name the models.
+ */
+export const RESOLVED_KEPT = 1024;
+const RESOLVED_NAME_LENGTH = 256;
+
 export class ModelMap {
   readonly #entries: ReadonlyMap<string, ModelTarget>;
   readonly #discovered: DiscoveredIndex;
+  readonly #resolved = new Map<string, DeploymentResolution | undefined>();
 
   constructor(entries: ReadonlyMap<string, ModelTarget> = new Map(), discovered: DiscoveredIndex = NOTHING_DISCOVERED) {
     this.#entries = entries;
@@ -145,6 +155,17 @@ export class ModelMap {
    * name (so it would never reach a deployment, and must not be put into a URL path).
    */
   resolve(model: string): DeploymentResolution | undefined {
+    if (model.length > RESOLVED_NAME_LENGTH) return this.#resolve(model);
+    let resolution = this.#resolved.get(model);
+    if (resolution === undefined && !this.#resolved.has(model)) {
+      if (this.#resolved.size >= RESOLVED_KEPT) this.#resolved.clear();
+      resolution = this.#resolve(model);
+      this.#resolved.set(model, resolution);
+    }
+    return resolution;
+  }
+
+  #resolve(model: string): DeploymentResolution | undefined {
     const mapped = this.#entries.get(model);
     if (mapped !== undefined) return { ...mapped, source: 'mapped' };
     // Discovered names come from Resource Manager and are deployment names (resourceManager.ts checks them).

@@ -38,7 +38,11 @@ export interface LedgerStore {
   read(fromHour: string, toHour: string): Promise<LedgerRow[]>;
 }
 
-const rowId = (row: LedgerKey): string => JSON.stringify([row.hour, row.key, row.model, row.deployment]);
+/**
+ * A row's id in memory: one per request is made, so a join rather than JSON. Unambiguous: the hour has one form,
+ * the key and deployment carry their lengths, and the model, which may hold anything, comes last.
+ */
+const rowId = (row: LedgerKey): string => `${row.hour}|${row.key.length}:${row.key}|${row.deployment.length}:${row.deployment}|${row.model}`;
 
 /** Adds rows that share hour, key, model and deployment. */
 export function sumRows(rows: Iterable<LedgerRow>): LedgerRow[] {
@@ -121,15 +125,17 @@ export class UsageLedger {
     };
     const id = rowId(key);
     let row = this.#rows.get(id);
-    if (row === undefined) this.#rows.set(id, (row = { ...key, requests: 0, promptTokens: 0, completionTokens: 0, rateLimited: 0, cost: 0 }));
+    if (row === undefined) this.#rows.set(id, (row = { hour: key.hour, key: key.key, model: key.model, deployment: key.deployment, requests: 0, promptTokens: 0, completionTokens: 0, rateLimited: 0, cost: 0 }));
     row.requests++;
     if (typeof record.prompt_tokens === 'number') row.promptTokens += record.prompt_tokens;
     if (typeof record.completion_tokens === 'number') row.completionTokens += record.completion_tokens;
     if (record.status === 429) row.rateLimited++;
     if (typeof record.cost === 'number') row.cost += record.cost;
     this.#changed.add(id);
-    this.#timer ??= setInterval(() => void this.flush(), LEDGER_FLUSH_MS);
-    this.#timer.unref();
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => void this.flush(), LEDGER_FLUSH_MS);
+      this.#timer.unref();
+    }
   }
 
   /** Writes the rows that changed; a failure keeps them for the next time, and is said once. */

@@ -31,9 +31,23 @@ export function toTokenUsage(usage: unknown): TokenUsage | undefined {
 
 /** The last non-null usage object in a text (a body's tail). */
 export function lastUsage(text: string): TokenUsage | undefined {
-  for (let at = text.lastIndexOf('"usage"'); at >= 0; at = text.lastIndexOf('"usage"', at - 1)) {
-    let i = at + '"usage"'.length;
-    while (i < text.length && /[\s:]/.test(text[i] as string)) i++;
+  return lastUsageIn(Buffer.from(text, 'utf8'));
+}
+
+const USAGE_KEY = Buffer.from('"usage"');
+/** The most of a body read after a `"usage"` key: a usage object, with its details, is a few hundred bytes. */
+const USAGE_BYTES = 4096;
+
+/**
+ * The last non-null usage object in a body's tail, found in its bytes: only what follows the key is decoded, not
+ * the whole body (a JSON answer is read through once per request, so this is on every request's path).
+ */
+function lastUsageIn(bytes: Buffer): TokenUsage | undefined {
+  for (let at = bytes.lastIndexOf(USAGE_KEY); at >= 0; at = at === 0 ? -1 : bytes.lastIndexOf(USAGE_KEY, at - 1)) {
+    const text = bytes.toString('utf8', at + USAGE_KEY.length, Math.min(bytes.length, at + USAGE_KEY.length + USAGE_BYTES));
+    let i = 0;
+    // Blanks and the colon between the key and its value.
+    for (let c = text.charCodeAt(i); c === 0x3a || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++i));
     if (text[i] !== '{') continue; // null, or cut off
     try {
       const usage = toTokenUsage(JSON.parse(text.slice(i, endOfValue(text, i))));
@@ -73,7 +87,9 @@ export function createUsageStage(onUsage: (usage: TokenUsage | undefined) => voi
       const kept = chunks.slice(first);
       // Only the end of the oldest kept chunk is needed.
       if (kept[0] !== undefined && held > TAIL_BYTES) kept[0] = kept[0].subarray(held - TAIL_BYTES);
-      onUsage(lastUsage(Buffer.concat(kept).toString('utf8')));
+      // A small answer is one chunk: read in place, not copied.
+      const only = kept.length === 1 ? (kept[0] as Uint8Array) : undefined;
+      onUsage(lastUsageIn(only === undefined ? Buffer.concat(kept) : Buffer.from(only.buffer, only.byteOffset, only.byteLength)));
     },
   };
 }

@@ -5,7 +5,7 @@
  * response body is cancelled, which closes the upstream call.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { clientAbortOf, NodeRequest } from './nodeRequest';
 import { discardBody, errorResponse, isEventStream, type OpenAIProxy, type ProxyRequest, type ProxyResponse } from '../../core';
 
@@ -34,31 +34,70 @@ export interface LocalHostOptions {
   limits?: Partial<LocalHostLimits>;
 }
 
+/** What the body-idle watch knows of one connection: its request now, and when its body last moved. */
+interface ConnectionWatch {
+  request: IncomingMessage | undefined;
+  lastBytes: number;
+  idleSince: number;
+}
+
 /**
- * Cuts a request whose body stalls: the bytes its connection has read are looked at a few times per idle period,
- * and a body still incomplete that read none in a whole period is cut (closing the connection, which aborts its
- * upstream call). Requests without a body, or whose body has arrived, cost nothing.
+ * Cuts a request whose body stalls: one timer for the server looks, a few times per idle period, at each
+ * connection's current request, and cuts the connection of one whose body is still incomplete and read no bytes in
+ * a whole period (which aborts its upstream call). Per connection, not per request, so that a request costs a
+ * property write, not a timer and a listener of its own: on a small call those cost as much as several steps of
+ * the proxy's own work.
  */
-function watchBodyIdle(req: IncomingMessage, idleMs: number): void {
-  if (req.complete) return;
-  const socket = req.socket;
-  let lastBytes = socket.bytesRead;
-  let idleSince = Date.now();
-  const timer = setInterval(() => {
-    if (req.complete) {
-      clearInterval(timer);
-      return;
+class BodyIdleWatch {
+  readonly #connections = new Map<Socket, ConnectionWatch>();
+  readonly #idleMs: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(idleMs: number) {
+    this.#idleMs = idleMs;
+  }
+
+  /** Watches a connection until it closes. */
+  connect(socket: Socket): void {
+    this.#connections.set(socket, { request: undefined, lastBytes: socket.bytesRead, idleSince: Date.now() });
+    socket.once('close', () => this.#connections.delete(socket));
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#sweep(), Math.max(50, Math.min(1000, this.#idleMs / 4)));
+      this.#timer.unref();
     }
-    if (socket.bytesRead !== lastBytes) {
-      lastBytes = socket.bytesRead;
-      idleSince = Date.now();
-    } else if (Date.now() - idleSince >= idleMs) {
-      clearInterval(timer);
-      socket.destroy();
+  }
+
+  /** The connection's request now; its body's idle time counts from here. */
+  request(req: IncomingMessage): void {
+    const watch = this.#connections.get(req.socket);
+    if (watch === undefined) return;
+    watch.request = req;
+    watch.lastBytes = req.socket.bytesRead;
+    watch.idleSince = Date.now();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [socket, watch] of this.#connections) {
+      const { request } = watch;
+      if (request === undefined) continue;
+      if (request.complete || request.destroyed) {
+        // Done with (or between requests): let it go, so that a kept-alive connection does not hold it.
+        watch.request = undefined;
+      } else if (socket.bytesRead !== watch.lastBytes) {
+        watch.lastBytes = socket.bytesRead;
+        watch.idleSince = now;
+      } else if (now - watch.idleSince >= this.#idleMs) {
+        watch.request = undefined;
+        socket.destroy();
+      }
     }
-  }, Math.max(50, Math.min(1000, idleMs / 4)));
-  timer.unref();
-  req.once('close', () => clearInterval(timer));
+  }
 }
 
 export interface LocalHost {
@@ -161,9 +200,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
   });
   server.maxConnections = limits.maxConnections;
+  const bodyIdle = new BodyIdleWatch(limits.bodyIdleTimeoutMs);
+  server.on('connection', (socket: Socket) => bodyIdle.connect(socket));
+  server.on('close', () => bodyIdle.stop());
   let origin = '';
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    watchBodyIdle(req, limits.bodyIdleTimeoutMs);
+    // A body still to come is watched (one whose bytes all came with the headers is complete already).
+    if (!req.complete) bodyIdle.request(req);
     serve(options.proxy, req, res, origin).catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { ModelMap, ModelMapSyntaxError, parseModelMapper, singleBackend } from '../../../src/core/config/modelMap';
+import { ModelMap, ModelMapSyntaxError, parseModelMapper, RESOLVED_KEPT, singleBackend } from '../../../src/core/config/modelMap';
 
 describe('parseModelMapper', () => {
   it('reads model=deployment pairs, ignoring blanks and empty entries', () => {
@@ -70,6 +70,18 @@ describe('ModelMap.resolve', () => {
   it('gives nothing for names that cannot be deployments, so they never reach a URL', () => {
     for (const name of ['ft:gpt-4o:org::abc', '../admin', 'a/b', 'a b', '', 'x'.repeat(65), '.hidden']) {
       expect(map.resolve(name)).toBeUndefined();
+      expect(map.resolve(name)).toBeUndefined();
     }
+  });
+
+  it('resolves a model once per map (every request asks), and answers the same after any number of other names', () => {
+    const fresh = parseModelMapper('gpt-4o=prod-gpt4o');
+    const first = fresh.resolve('gpt-4o');
+    expect(fresh.resolve('gpt-4o')).toBe(first);
+    for (let n = 0; n < RESOLVED_KEPT * 2 + 3; n++) expect(fresh.resolve(`model-${n}`)).toEqual({ ...singleBackend(`model-${n}`), source: 'unchanged' });
+    expect(fresh.resolve('gpt-4o')).toEqual(first);
+    expect(fresh.resolve('gpt-3.5-turbo')).toEqual({ ...singleBackend('gpt-35-turbo'), source: 'renamed' });
+    // A new map (a configuration change) answers from its own entries, not the old map's.
+    expect(fresh.withOverrides(parseModelMapper('gpt-4o=other').targets).resolve('gpt-4o')).toEqual({ ...singleBackend('other'), source: 'mapped' });
   });
 });
