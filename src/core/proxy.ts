@@ -166,13 +166,14 @@ export class OpenAIProxy {
     return withBodyStage(response, { onChunk, onEnd: log });
   }
 
-  async #dispatch(
+  /** The route's answer. Not async (serve awaits it, and catches what it throws at once as well): one turn fewer. */
+  #dispatch(
     request: ProxyRequest,
     url: URL,
     services: ProxyServices,
     logFields: RequestContext['logFields'],
     quota: QuotaState,
-  ): Promise<ProxyResponse> {
+  ): ProxyResponse | Promise<ProxyResponse> {
     if (request.method === 'OPTIONS') return preflightResponse(request, services.config.corsAllowOrigin);
     const context = (params: Record<string, string>): RequestContext => ({
       request,

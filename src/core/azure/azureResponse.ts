@@ -59,11 +59,18 @@ export async function readAzureJson(response: ProxyResponse, limit: number, what
   }
 }
 
-export async function relayAzureResponse(upstream: ProxyResponse, options: RelayOptions): Promise<ProxyResponse> {
-  if (upstream.status >= 400) {
-    const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
-    return jsonResponse(upstream.status, convertAzureError(upstream.status, text), azureResponseHeaders(upstream.headers));
-  }
+/** Azure's error answer, read (up to MAX_ERROR_BODY_BYTES) and put in OpenAI's shape. */
+async function relayAzureError(upstream: ProxyResponse): Promise<ProxyResponse> {
+  const text = await readCapped(upstream.body, MAX_ERROR_BODY_BYTES);
+  return jsonResponse(upstream.status, convertAzureError(upstream.status, text), azureResponseHeaders(upstream.headers));
+}
+
+/**
+ * Azure's answer as the client gets it. An error is read first (a promise); any other answer is relayed at once,
+ * its body untouched but for its stages, so a request's path waits on nothing here.
+ */
+export function relayAzureResponse(upstream: ProxyResponse, options: RelayOptions): ProxyResponse | Promise<ProxyResponse> {
+  if (upstream.status >= 400) return relayAzureError(upstream);
   // The proxy asks for no encoding (accept-encoding: identity); a body encoded anyway is passed on as it is, with
   // its encoding said, never as binary labelled JSON. Its stages cannot read it: no usage, no filtering.
   const encoding = upstream.headers.get('content-encoding')?.trim().toLowerCase();

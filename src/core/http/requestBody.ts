@@ -21,20 +21,16 @@ export function bodyTooLarge(limit: number): ProxyError {
  * Reads a body up to `limit` bytes; a larger one is refused without reading the rest (by its Content-Length
  * when given, else as soon as the count passes the limit).
  */
-export async function readBodyWithLimit(request: ProxyRequest, limit: number): Promise<Uint8Array> {
+export function readBodyWithLimit(request: ProxyRequest, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) {
     // A host with its own body reader discards an unread body itself; no stream need be made to cancel it.
-    if (request.readBody === undefined) await request.body?.cancel().catch(() => undefined);
-    throw bodyTooLarge(limit);
+    const discarded = request.readBody === undefined ? request.body?.cancel().catch(() => undefined) : undefined;
+    return Promise.resolve(discarded).then(() => Promise.reject(bodyTooLarge(limit)));
   }
+  // Not an async function: on every JSON request's path, where each await costs a turn of its own.
   if (request.readBody !== undefined) {
-    try {
-      return await request.readBody(limit);
-    } catch (error) {
-      if (error instanceof BodyLimitExceeded) throw bodyTooLarge(limit);
-      throw error;
-    }
+    return request.readBody(limit).catch((error: unknown) => Promise.reject(error instanceof BodyLimitExceeded ? bodyTooLarge(limit) : error));
   }
   return readStreamWithLimit(request.body, limit, () => bodyTooLarge(limit));
 }
@@ -92,9 +88,13 @@ export function assertJsonContentType(headers: Headers): void {
   throw proxyError('unsupported_content_type', `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`);
 }
 
-export async function readJsonBody(request: ProxyRequest, limit: number): Promise<JsonRequestBody> {
-  assertJsonContentType(request.headers);
-  return parseJsonBody(await readBodyWithLimit(request, limit));
+export function readJsonBody(request: ProxyRequest, limit: number): Promise<JsonRequestBody> {
+  try {
+    assertJsonContentType(request.headers);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return readBodyWithLimit(request, limit).then(parseJsonBody);
 }
 
 /** A JSON object from the bytes a client sent, or a 400 in OpenAI's shape. */

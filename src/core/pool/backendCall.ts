@@ -127,14 +127,21 @@ export async function callDeployment(context: RequestContext, call: DeploymentCa
     model: call.model,
     backends: call.backends,
     replayable: call.replayable,
-    send: async (backend, headersTimeoutMs) => {
+    send: (backend, headersTimeoutMs) => {
       const target = deploymentTarget(config.azure, call.family, call.operation, backend);
       const { body, headers: extra } = call.body(target, backend);
-      const headers = { ...azureRequestHeaders(request.headers, await credentials.headers(config, call.caller, backend)), ...extra };
-      return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isRelayedResponseHeader });
+      const send = (auth: Record<string, string>): Promise<ProxyResponse> => {
+        const headers = azureRequestHeaders(request.headers, auth);
+        if (extra !== undefined) Object.assign(headers, extra);
+        return upstream({ url: target.url, method: 'POST', headers, body, signal: request.signal, headersTimeoutMs, keepResponseHeader: isRelayedResponseHeader });
+      };
+      // A key is at hand: the call goes out without waiting a turn for it.
+      const auth = credentials.headers(config, call.caller, backend);
+      return auth instanceof Promise ? auth.then(send) : send(auth);
     },
   });
-  const relayed = await relayAzureResponse(response, { ...call.relay(backend), onUsage: recordUsageIn(logFields) });
+  const relaying = relayAzureResponse(response, { ...call.relay(backend), onUsage: recordUsageIn(logFields) });
+  const relayed = relaying instanceof Promise ? await relaying : relaying;
   annotate(relayed.headers, backend, attempts, config.azure.endpoint);
   return relayed;
 }

@@ -101,14 +101,17 @@ function tokenUnavailable(error: unknown, scope?: string): ProxyError {
 }
 
 export interface UpstreamCredentials {
-  /** The auth header(s) for one upstream call of this caller, to this backend (to the main resource if none). */
-  headers(config: ProxyConfig, caller: Caller, backend?: Backend): Promise<Record<string, string>>;
+  /**
+   * The auth header(s) for one upstream call of this caller, to this backend (to the main resource if none): at
+   * once for a key, a promise only where a token may have to be fetched (so a keyed call waits on nothing).
+   */
+  headers(config: ProxyConfig, caller: Caller, backend?: Backend): Record<string, string> | Promise<Record<string, string>>;
 }
 
 /** `tokens(scope)`: the token cache for a scope (one per cloud the backends are in), made on first use. */
 export function createUpstreamCredentials(tokens?: (scope: string) => TokenCache): UpstreamCredentials {
   return {
-    async headers(config, caller, backend): Promise<Record<string, string>> {
+    headers(config, caller, backend) {
       switch (backend?.auth ?? config.azure.auth) {
         case 'passthrough':
           return { 'api-key': caller.passthroughKey ?? '' };
@@ -117,8 +120,10 @@ export function createUpstreamCredentials(tokens?: (scope: string) => TokenCache
           return { 'api-key': own ?? config.azure.fixedApiKey ?? '' };
         }
         case 'managed-identity': {
-          if (tokens === undefined) throw tokenUnavailable(new Error('no managed identity credential is set up'));
-          return { authorization: `Bearer ${await tokens(tokenScopeFor(backend?.endpoint ?? config.azure.endpoint)).get()}` };
+          if (tokens === undefined) return Promise.reject(tokenUnavailable(new Error('no managed identity credential is set up')));
+          return tokens(tokenScopeFor(backend?.endpoint ?? config.azure.endpoint))
+            .get()
+            .then((token) => ({ authorization: `Bearer ${token}` }));
         }
       }
     },
