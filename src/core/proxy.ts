@@ -124,7 +124,7 @@ export class OpenAIProxy {
       void discardBody(response);
       response = { status: response.status, headers: response.headers, body: null };
     }
-    addCorsHeaders(response.headers, config.corsAllowOrigin, request.headers.get('origin'));
+    addCorsHeaders(response.headers, config.corsAllowOrigin, request.headers.get('origin'), request.method);
     // A limited key's figures (this request counted) replace Azure's, which are the whole resource's.
     if (quota.account !== undefined) {
       const figures = services.limiter.headers(services.limiter.figures(quota.account));

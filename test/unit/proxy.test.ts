@@ -75,6 +75,19 @@ describe('Proxy translation', () => {
     expect(await response.text()).toBe(`:\n\n${AZURE_STREAM.slice(1).join('')}`);
   });
 
+  it('gives CORS headers to browsers, and to answers a browser cache may reuse, not to a server-side POST', async () => {
+    const { upstream } = scripted(['{}']);
+    const proxy = proxyWith(upstream);
+    const fromServer = await proxy.handle(chat({ model: 'gpt-4o', messages: [] }));
+    expect(fromServer.headers.has('access-control-allow-origin')).toBe(false);
+    expect(fromServer.headers.has('access-control-expose-headers')).toBe(false);
+    const fromBrowser = await proxy.handle(chat({ model: 'gpt-4o', messages: [] }, { origin: 'https://chat.example' }));
+    expect(fromBrowser.headers.get('access-control-allow-origin')).toBe('*');
+    expect(fromBrowser.headers.get('access-control-expose-headers')).toContain('x-proxy-request-id');
+    const list = await proxy.handle(new Request('http://proxy.test/v1/models', { headers: { authorization: 'Bearer k' } }));
+    expect(list.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('returns useful upstream headers and no others', async () => {
     const { upstream } = scripted(['{}'], {
       headers: {
@@ -85,7 +98,7 @@ describe('Proxy translation', () => {
         'strict-transport-security': 'max-age=1',
       },
     });
-    const response = await proxyWith(upstream).handle(chat({ model: 'gpt-4o', messages: [] }));
+    const response = await proxyWith(upstream).handle(chat({ model: 'gpt-4o', messages: [] }, { origin: 'https://chat.example' }));
     expect(response.headers.get('x-ratelimit-remaining-tokens')).toBe('99');
     expect(response.headers.get('apim-request-id')).toBe('a1');
     expect(response.headers.get('access-control-allow-origin')).toBe('*');

@@ -122,10 +122,11 @@ export function createSseEventFilterStage(drop: (data: string) => boolean): Body
         // across network chunks.
         const last = parts[parts.length - 1]!;
         const context = last.subarray(Math.max(0, last.length - 2));
-        if (endOfEvent(concat(context.slice(), chunk), 1) < 0) {
+        if (endOfEvent(concat(context, chunk), 1) < 0) {
           pendingLength += chunk.length;
           if (pendingLength > MAX_PENDING_EVENT_BYTES) throw new OversizedEventError(`an upstream event grew past ${MAX_PENDING_EVENT_BYTES} bytes without ending`);
-          parts.push(chunk.slice());
+          // A copy (a chunk may be a Buffer, whose slice is a view of the whole network chunk).
+          parts.push(new Uint8Array(chunk));
           return [];
         }
       }
@@ -153,7 +154,7 @@ export function createSseEventFilterStage(drop: (data: string) => boolean): Body
       // event does not keep a whole network chunk alive.
       if (start > keepFrom) out.push(buffer.subarray(keepFrom, start));
       if (start > 0) passedAny = true;
-      const rest = buffer.slice(start);
+      const rest = new Uint8Array(buffer.subarray(start));
       parts = rest.length > 0 ? [rest] : [];
       pendingLength = rest.length;
       if (pendingLength > MAX_PENDING_EVENT_BYTES) throw new OversizedEventError(`an upstream event grew past ${MAX_PENDING_EVENT_BYTES} bytes without ending`);

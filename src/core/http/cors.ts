@@ -23,9 +23,16 @@ const EXPOSED_HEADERS = [
 /**
  * With `*`, any origin; with a list, the request's own origin when it is in the list (and `Vary: Origin`, since the
  * answer then depends on it), and no allow header otherwise, so the browser refuses the page.
+ * With `*`, an answer to a request without an Origin that no cache reuses (anything but a GET or HEAD) has none:
+ * browsers send an Origin with every cross-origin request, and the SDKs and servers that make most calls never
+ * read these headers, whose checks and bytes cost each such answer for nothing. A GET's answer keeps them, since a
+ * browser's cache may hand it to a page's cross-origin request later.
  */
-export function addCorsHeaders(headers: Headers, allowOrigin: '*' | readonly string[], requestOrigin: string | null): void {
-  if (allowOrigin === '*') headers.set('access-control-allow-origin', '*');
+export function addCorsHeaders(headers: Headers, allowOrigin: '*' | readonly string[], requestOrigin: string | null, method: string): void {
+  if (allowOrigin === '*') {
+    if (requestOrigin === null && method !== 'GET' && method !== 'HEAD') return;
+    headers.set('access-control-allow-origin', '*');
+  }
   else {
     if (requestOrigin !== null && allowOrigin.includes(requestOrigin)) headers.set('access-control-allow-origin', requestOrigin);
     headers.append('vary', 'Origin');
@@ -40,6 +47,6 @@ export function preflightResponse(request: ProxyRequest, allowOrigin: '*' | read
       request.headers.get('access-control-request-headers') ?? 'authorization, api-key, content-type',
     'access-control-max-age': '86400',
   });
-  addCorsHeaders(headers, allowOrigin, request.headers.get('origin'));
+  addCorsHeaders(headers, allowOrigin, request.headers.get('origin'), 'GET');
   return new Response(null, { status: 204, headers });
 }

@@ -79,10 +79,9 @@ export class StagedNodeBody {
         else resolve();
       };
       const onData = (chunk: Buffer): void => {
-        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         let out: readonly Uint8Array[];
         try {
-          out = stages.length === 0 ? [bytes] : runStages(stages, 0, [bytes]);
+          out = stages.length === 0 ? [chunk] : runStages(stages, 0, [chunk]);
         } catch (error) {
           // A stage that fails fails this body, not the process (this runs in an event handler).
           settle('error', error);
@@ -119,12 +118,13 @@ export class StagedNodeBody {
         settle('cancelled');
         source.destroy();
       };
+      // `on`, not `once`, where settle removes them anyway: `once` wraps each listener in one more function.
       source.on('data', onData);
-      source.once('end', onEnd);
+      source.on('end', onEnd);
       source.once('error', onError);
-      source.once('close', onSourceClose);
+      source.on('close', onSourceClose);
       destination.on('drain', onDrain);
-      destination.once('close', onDestinationClose);
+      destination.on('close', onDestinationClose);
       if (destination.destroyed) onDestinationClose();
       else source.resume();
     });

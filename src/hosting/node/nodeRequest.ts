@@ -85,10 +85,11 @@ export class NodeRequest implements ProxyRequest {
         done();
         reject(clientClosedBody());
       };
+      // `on`, not `once`: done() removes them all, and `once` wraps each in one more function.
       req.on('data', onData);
-      req.once('end', onEnd);
-      req.once('error', onError);
-      req.once('close', onClose);
+      req.on('end', onEnd);
+      req.on('error', onError);
+      req.on('close', onClose);
     });
   }
 }
