@@ -30,7 +30,9 @@ export function readBodyWithLimit(request: ProxyRequest, limit: number): Promise
   }
   // Not an async function: on every JSON request's path, where each await costs a turn of its own.
   if (request.readBody !== undefined) {
-    return request.readBody(limit).catch((error: unknown) => Promise.reject(error instanceof BodyLimitExceeded ? bodyTooLarge(limit) : error));
+    return request.readBody(limit).catch((error: unknown) => {
+      throw error instanceof BodyLimitExceeded ? bodyTooLarge(limit) : error;
+    });
   }
   return readStreamWithLimit(request.body, limit, () => bodyTooLarge(limit));
 }
@@ -81,19 +83,21 @@ export function limitBodyStream(
 
 /** A missing content type is taken as JSON (curl users forget it); any other non-JSON type is refused. */
 export function assertJsonContentType(headers: Headers): void {
+  const refused = refusedContentType(headers);
+  if (refused !== undefined) throw refused;
+}
+
+function refusedContentType(headers: Headers): ProxyError | undefined {
   const contentType = headers.get('content-type');
-  if (contentType === null) return;
+  if (contentType === null) return undefined;
   const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
-  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return;
-  throw proxyError('unsupported_content_type', `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`);
+  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return undefined;
+  return proxyError('unsupported_content_type', `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`);
 }
 
 export function readJsonBody(request: ProxyRequest, limit: number): Promise<JsonRequestBody> {
-  try {
-    assertJsonContentType(request.headers);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  const refused = refusedContentType(request.headers);
+  if (refused !== undefined) return Promise.reject(refused);
   return readBodyWithLimit(request, limit).then(parseJsonBody);
 }
 
