@@ -8,6 +8,7 @@ import type { UpstreamFetch } from './upstream/upstream';
 import type { UpstreamCredentials } from './upstream/credential';
 import type { Limiter, QuotaAccount } from './limits/limiter';
 import type { Ownership } from './ownership/ownership';
+import type { RefusedParameters } from './azure/reasoningParameters';
 
 export interface ProxyServices {
   /** The configuration snapshot this request is served with (one per request, even across a refresh). */
@@ -18,6 +19,8 @@ export interface ProxyServices {
   balancer: Balancer;
   /** Client keys' limits, on counts shared across instances; shared by every request. */
   limiter: Limiter;
+  /** The parameters each deployment refused (reasoning models), learned from Azure's answers; shared by every request. */
+  refusedParameters: RefusedParameters;
   /** Who created each object, where objects are kept per key (a usage store is set); else keys share them. */
   ownership?: Ownership;
   logger: Logger;

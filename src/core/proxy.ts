@@ -12,6 +12,7 @@ import { Limiter, RATE_LIMIT_HEADERS } from './limits/limiter';
 import { costOf } from './limits/keyLimits';
 import { MemoryLedgerStore, UsageLedger, type LedgerStore } from './usage/ledger';
 import { Ownership } from './ownership/ownership';
+import { RefusedParameters } from './azure/reasoningParameters';
 import type { OwnerStore } from './ownership/owners';
 import { addCorsHeaders, preflightResponse } from './http/cors';
 import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
@@ -74,6 +75,7 @@ export class OpenAIProxy {
       credentials: options.credentials ?? createUpstreamCredentials(),
       balancer: new Balancer(),
       limiter: new Limiter(this.#counters),
+      refusedParameters: new RefusedParameters(),
       ...(options.owners !== undefined && { ownership: new Ownership(options.owners) }),
       logger,
     };

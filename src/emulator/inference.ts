@@ -55,10 +55,40 @@ export function maxTokens(body: JsonObject): number | undefined {
 
 const includesUsage = (body: JsonObject): boolean => isObject(body.stream_options) && body.stream_options.include_usage === true;
 
+/** Whether a model reasons (o1, o3, o4-mini, gpt-5 but not gpt-5-chat), and so takes what Azure's reasoning deployments take. */
+function isReasoningModel(model: string): boolean {
+  return /^(o\d|gpt-5(?!-chat)|codex-mini)/.test(model);
+}
+
+/** Sampling parameters a reasoning deployment refuses unless they are their default (1). */
+const DEFAULT_ONLY = ['temperature', 'top_p'];
+/** Parameters a reasoning deployment refuses outright. */
+const REFUSED_BY_REASONING = ['max_tokens', 'presence_penalty', 'frequency_penalty', 'logprobs', 'top_logprobs', 'logit_bias'];
+
+/** Azure's 400 for a parameter a reasoning deployment does not take, one parameter at a time, as Azure answers. */
+function checkReasoningParameters(deployment: ModelDeployment, body: JsonObject): void {
+  if (!isReasoningModel(deployment.model)) return;
+  for (const param of REFUSED_BY_REASONING) {
+    if (body[param] === undefined) continue;
+    const message =
+      param === 'max_tokens'
+        ? "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
+        : `Unsupported parameter: '${param}' is not supported with this model.`;
+    throw new EmulatorHttpError(400, { error: { message, type: 'invalid_request_error', param, code: 'unsupported_parameter' } });
+  }
+  for (const param of DEFAULT_ONLY) {
+    const value = body[param];
+    if (value === undefined || value === 1) continue;
+    const message = `Unsupported value: '${param}' does not support ${JSON.stringify(value)} with this model. Only the default (1) value is supported.`;
+    throw new EmulatorHttpError(400, { error: { message, type: 'invalid_request_error', param, code: 'unsupported_value' } });
+  }
+}
+
 export function chat(deployment: ModelDeployment, body: JsonObject, settings: InferenceSettings): Reply {
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     throw validationError("'messages' is a required property", 'messages');
   }
+  checkReasoningParameters(deployment, body);
   const messages: unknown[] = body.messages;
   const prompt = promptText(messages);
   checkContentFilter(prompt, settings);

@@ -92,6 +92,9 @@ export const DEFAULT_DEPLOYMENTS: readonly EmulatorDeployment[] = [
   { name: 'gpt-4o-mini', model: 'gpt-4o-mini-2024-07-18', kind: 'chat' },
   { name: 'gpt-4.1', model: 'gpt-4.1-2025-04-14', kind: 'chat' },
   { name: 'gpt-35-turbo', model: 'gpt-35-turbo-0125', kind: 'chat' },
+  // Reasoning models, which refuse max_tokens and sampling parameters as Azure's do; one named for its model, one not.
+  { name: 'o4-mini', model: 'o4-mini-2025-04-16', kind: 'chat' },
+  { name: 'reasoner', model: 'o3-mini-2025-01-31', kind: 'chat' },
   { name: 'gpt-35-turbo-instruct', model: 'gpt-35-turbo-instruct-0914', kind: 'completions' },
   { name: 'text-embedding-3-small', model: 'text-embedding-3-small', kind: 'embeddings', dimensions: 1536 },
   { name: 'text-embedding-ada-002', model: 'text-embedding-ada-002', kind: 'embeddings', dimensions: 1536 },

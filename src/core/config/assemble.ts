@@ -124,6 +124,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     notices,
     allowAnonymous,
     streamCompat: settings.streamCompat ?? true,
+    translateParameters: settings.translateParameters ?? true,
     maxBodyBytes: settings.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     corsAllowOrigin: settings.corsAllowOrigin ?? '*',
     ...(appConfiguration !== undefined && { appConfiguration }),

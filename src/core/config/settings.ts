@@ -35,6 +35,7 @@ export const SETTING_NAMES = {
   apiVersionAssistants: ['AZURE_OPENAI_API_VERSION_ASSISTANTS'],
   modelsFromAzure: ['AZURE_OPENAI_MODELS_FROM_AZURE'],
   streamCompat: ['AZURE_OPENAI_STREAM_COMPAT'],
+  translateParameters: ['PROXY_TRANSLATE_PARAMETERS'],
   maxBodyBytes: ['PROXY_MAX_BODY_BYTES'],
   openaiBaseUrl: ['OPENAI_BASE_URL'],
   corsAllowOrigin: ['PROXY_CORS_ALLOW_ORIGIN'],
@@ -87,6 +88,7 @@ export const STORE_SETTING_KEYS = {
   'api-version-assistants': 'apiVersionAssistants',
   'models-from-azure': 'modelsFromAzure',
   'stream-compat': 'streamCompat',
+  'translate-parameters': 'translateParameters',
   'cors-allow-origin': 'corsAllowOrigin',
 } as const satisfies Record<string, SettingKey>;
 
@@ -160,6 +162,7 @@ function buildSettingSchemas() {
     apiVersionAssistants: apiVersion,
     modelsFromAzure: booleanSetting,
     streamCompat: booleanSetting,
+    translateParameters: booleanSetting,
     maxBodyBytes: positiveInteger,
     openaiBaseUrl: httpUrl,
     corsAllowOrigin: z
@@ -262,6 +265,7 @@ const EXPECTED: Partial<Record<SettingKey, string>> = {
   allowAnonymous: 'true or false',
   modelsFromAzure: 'true or false',
   streamCompat: 'true or false',
+  translateParameters: 'true or false',
   maxBodyBytes: 'a whole number of bytes above 0',
   appConfigRefreshSeconds: 'a whole number of seconds above 0',
   appConfigStartupTimeoutSeconds: 'a whole number of seconds above 0',

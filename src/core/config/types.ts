@@ -133,6 +133,11 @@ export interface ProxyConfig {
   allowAnonymous: boolean;
   /** Drop the empty-choices prompt-filter chunks from streams, for UIs that crash on them. */
   streamCompat: boolean;
+  /**
+   * Fix the parameters a reasoning deployment refuses (`max_tokens` to `max_completion_tokens`, sampling parameters
+   * dropped) and send again, and before the first call where the model is known to reason.
+   */
+  translateParameters: boolean;
   maxBodyBytes: number;
   /** What the proxy made of a setting given in another form than expected, to say once at start (see assemble). */
   notices: readonly string[];

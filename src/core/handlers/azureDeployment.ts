@@ -13,6 +13,11 @@ import { callDeployment } from '../pool/backendCall';
 import { callerOf } from '../auth/caller';
 import { deploymentFor } from './deploymentModel';
 import { chatFileReferences } from '../ownership/ownership';
+import { editTopLevelKeys } from '../http/jsonModel';
+import { knownRefused, parameterEdit, refusedParameter } from '../azure/reasoningParameters';
+import { readAzureJson } from '../azure/azureResponse';
+import { jsonResponse, type OpenAIErrorBody } from '../errors/catalogue';
+import type { ProxyResponse } from '../http/proxyResponse';
 
 export interface DeploymentOperationOptions {
   /** The path after the deployment, e.g. `chat/completions`. */
@@ -25,6 +30,19 @@ export interface DeploymentOperationOptions {
    * has the tokens; the chunk is then not forwarded to that caller.
    */
   requestUsage?: boolean;
+  /**
+   * Fix the parameters a reasoning deployment refuses (core/azure/reasoningParameters) when Azure names one, and
+   * send again; before the first call where the deployment's model is known to reason, or refused one already.
+   */
+  reasoningParameters?: boolean;
+}
+
+/** How many times one request is sent again with a refused parameter fixed: Azure names one per answer. */
+const MAX_PARAMETER_RETRIES = 4;
+
+/** The model a deployment runs, where known: as discovered, else the name the client used (mapped or as is). */
+function knownModel(config: ProxyConfig, backend: Backend, model: string): string {
+  return config.azure.modelMap.discovered.find((deployment) => deployment.name === backend.deployment)?.model ?? model;
 }
 
 /** Whether an api-version knows `stream_options` (2024-09-01-preview and later, and the v1 API). */
@@ -53,19 +71,60 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const askUsage =
       options.requestUsage === true && body.json.stream === true && !(isRecord(streamOptions) && streamOptions.include_usage === true);
     const addsUsage = (backend: Backend): boolean => askUsage && knowsStreamOptions(config, options.family, backend);
-    return callDeployment(context, {
-      model,
-      backends: resolution.backends,
-      family: options.family,
-      operation: options.operation,
-      caller,
-      replayable: true,
-      body: (target, backend) => {
-        let bytes = target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel);
-        if (addsUsage(backend)) bytes = requestStreamUsage(bytes);
-        return { body: bytes };
-      },
-      relay: (backend) => ({ streamCompat: config.streamCompat && options.streamCompat === true, dropUsageChunk: addsUsage(backend) }),
-    });
+    const translating = options.reasoningParameters === true && config.translateParameters;
+    const { refusedParameters } = services;
+    // Refused in this request's earlier answers.
+    const refused = new Set<string>();
+    const fixesFor = (backend: Backend): string[] => {
+      const known = knownRefused(knownModel(config, backend, model));
+      const learned = refusedParameters.isEmpty ? known : refusedParameters.get(deploymentKey(config, backend));
+      // Most requests: nothing to fix, and nothing made to find that out.
+      if (known.size === 0 && learned.size === 0 && refused.size === 0) return [];
+      return [...new Set([...known, ...learned, ...refused])].filter((param) => body.json[param] !== undefined);
+    };
+    const call = (): Promise<ProxyResponse> =>
+      callDeployment(context, {
+        model,
+        backends: resolution.backends,
+        family: options.family,
+        operation: options.operation,
+        caller,
+        replayable: true,
+        body: (target, backend) => {
+          let bytes = target.bodyModel === undefined ? body.bytes : replaceTopLevelModel(body.bytes, target.bodyModel);
+          if (addsUsage(backend)) bytes = requestStreamUsage(bytes);
+          if (translating) {
+            const fixes = fixesFor(backend);
+            if (fixes.length > 0) {
+              bytes = editTopLevelKeys(bytes, parameterEdit(new Set(fixes), body.json));
+              logFields.translated = fixes.join(',');
+            }
+          }
+          return { body: bytes };
+        },
+        relay: (backend) => ({ streamCompat: config.streamCompat && options.streamCompat === true, dropUsageChunk: addsUsage(backend) }),
+      });
+    let response = await call();
+    for (let retry = 0; translating && response.status === 400 && retry < MAX_PARAMETER_RETRIES; retry++) {
+      // Azure's error, already in OpenAI's shape (relayAzureResponse): small, read whole.
+      const error = (await readAzureJson(response, 64 * 1024, "Azure's error")) as OpenAIErrorBody;
+      const param = refusedParameter(response.status, error);
+      const answered = typeof logFields.deployment === 'string' ? resolution.backends.find((backend) => backend.deployment === logFields.deployment) : undefined;
+      if (param === undefined || refused.has(param) || body.json[param] === undefined || answered === undefined) {
+        return jsonResponse(response.status, error, response.headers);
+      }
+      // Nothing has reached the client: the request goes again with the field fixed, and later ones to this
+      // deployment are fixed before their first call.
+      refused.add(param);
+      refusedParameters.add(deploymentKey(config, answered), param);
+      logFields.parameter_retries = retry + 1;
+      response = await call();
+    }
+    return response;
   };
+}
+
+/** A deployment as the refused parameters are learned for it: its name on its resource. */
+function deploymentKey(config: ProxyConfig, backend: Backend): string {
+  return `${backend.deployment}@${backend.endpoint ?? config.azure.endpoint}`;
 }

@@ -70,6 +70,45 @@ function scanTopLevel(text: string, field: string): TopLevel | undefined {
   return { ranges, close: i, empty };
 }
 
+/** A JSON object text's top-level members, in order: each key, and where its key and value are. */
+function topLevelMembers(text: string): Array<{ key: string; keyStart: number; valueStart: number; valueEnd: number }> | undefined {
+  const members: Array<{ key: string; keyStart: number; valueStart: number; valueEnd: number }> = [];
+  let i = skipWhitespace(text, 0);
+  if (text[i] !== '{') return undefined;
+  i = skipWhitespace(text, i + 1);
+  while (i < text.length && text[i] !== '}') {
+    const keyStart = i;
+    const keyEnd = endOfString(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = skipWhitespace(text, keyEnd);
+    const valueStart = skipWhitespace(text, i + 1); // past ':'
+    const valueEnd = endOfValue(text, valueStart);
+    members.push({ key, keyStart, valueStart, valueEnd });
+    i = skipWhitespace(text, valueEnd);
+    if (text[i] === ',') i = skipWhitespace(text, i + 1);
+  }
+  return members;
+}
+
+/**
+ * The body with its top-level members' keys edited: `edit` answers a key's new name, `null` to drop the member, or
+ * `undefined` to keep it. Values keep their exact bytes (a 64-bit `seed` is not rounded by a parse and a print);
+ * the bytes as they were when nothing changes.
+ */
+export function editTopLevelKeys(bytes: Uint8Array, edit: (key: string) => string | null | undefined): Uint8Array {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const members = topLevelMembers(text);
+  if (members === undefined || members.every(({ key }) => edit(key) === undefined)) return bytes;
+  const kept: string[] = [];
+  for (const { key, keyStart, valueStart, valueEnd } of members) {
+    const renamed = edit(key);
+    if (renamed === null) continue;
+    const name = renamed === undefined ? text.slice(keyStart, endOfString(text, keyStart)) : JSON.stringify(renamed);
+    kept.push(`${name}:${text.slice(valueStart, valueEnd)}`);
+  }
+  return Buffer.from(`{${kept.join(',')}}`, 'utf8');
+}
+
 /** How many times a JSON object text has `field` as a top-level key (a key may repeat). */
 export function topLevelFieldCount(text: string, field: string): number {
   return scanTopLevel(text, field)?.ranges.length ?? 0;

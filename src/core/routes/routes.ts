@@ -33,7 +33,7 @@ function deployment(
   path: string,
   family: ApiFamily,
   body: 'json' | 'multipart',
-  streams: { streamCompat?: boolean; requestUsage?: boolean } = {},
+  streams: { streamCompat?: boolean; requestUsage?: boolean; reasoningParameters?: boolean } = {},
 ): RouteDefinition {
   const options = { operation: path.slice(1), family, ...streams };
   return {
@@ -90,7 +90,7 @@ function local(functionName: string, path: string, handle: RouteHandler, mocked 
 export const CATCH_ALL_FUNCTION = 'zCatchAll';
 
 export const ROUTE_TABLE: readonly RouteDefinition[] = [
-  deployment('chatCompletions', '/chat/completions', 'inference', 'json', { streamCompat: true, requestUsage: true }),
+  deployment('chatCompletions', '/chat/completions', 'inference', 'json', { streamCompat: true, requestUsage: true, reasoningParameters: true }),
   deployment('completions', '/completions', 'inference', 'json', { streamCompat: true }),
   deployment('embeddings', '/embeddings', 'inference', 'json'),
   deployment('imageGenerations', '/images/generations', 'images', 'json'),
