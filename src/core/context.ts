@@ -8,6 +8,7 @@ import type { UpstreamFetch } from './upstream/upstream';
 import type { UpstreamCredentials } from './upstream/credential';
 import type { Limiter, QuotaAccount } from './limits/limiter';
 import type { Ownership } from './ownership/ownership';
+import type { EntraIdentity } from './auth/entraTokens';
 import type { RefusedParameters } from './azure/reasoningParameters';
 
 export interface ProxyServices {
@@ -39,6 +40,8 @@ export interface RequestContext {
   /** Fields a handler adds to the request's log line (client key name, model, deployment); never credentials. */
   logFields: Record<string, string | number | undefined>;
   quota: QuotaState;
+  /** The caller's verified Microsoft Entra token, when it sent one instead of a client key. */
+  entra?: EntraIdentity;
 }
 
 export type RouteHandler = (context: RequestContext) => Promise<ProxyResponse>;

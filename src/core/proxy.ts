@@ -13,6 +13,9 @@ import { costOf } from './limits/keyLimits';
 import { MemoryLedgerStore, UsageLedger, type LedgerStore } from './usage/ledger';
 import { Ownership } from './ownership/ownership';
 import { RefusedParameters } from './azure/reasoningParameters';
+import { EntraTokens, looksLikeJwt, type EntraIdentity } from './auth/entraTokens';
+import { presentedKey } from './auth/clientKeys';
+import type { EntraSettings } from './config/config';
 import type { OwnerStore } from './ownership/owners';
 import { addCorsHeaders, preflightResponse } from './http/cors';
 import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors/catalogue';
@@ -43,6 +46,8 @@ export interface ProxyOptions {
   owners?: OwnerStore;
   /** The length of a rate-limit window: a minute, which tests shorten so that a wait for one takes a second. */
   rateWindowMs?: number;
+  /** The least time between two fetches of an Entra tenant's signing keys (30 s), which tests shorten. */
+  entraKeysCooldownMs?: number;
 }
 
 export interface HandleOptions {
@@ -59,6 +64,7 @@ export class OpenAIProxy {
   readonly #metrics: RequestMetrics | undefined;
   readonly #counters: SharedCounters;
   readonly #ledger: UsageLedger;
+  readonly #entraTokens: EntraTokens;
 
   constructor(source: ConfigSource | ProxyConfig, options: ProxyOptions = {}) {
     this.#source = 'current' in source ? source : staticConfigSource(source);
@@ -80,6 +86,7 @@ export class OpenAIProxy {
       logger,
     };
     this.#metrics = options.metrics;
+    this.#entraTokens = new EntraTokens(options.entraKeysCooldownMs === undefined ? {} : { refreshCooldownMs: options.entraKeysCooldownMs });
   }
 
   /** The configuration the next request will be served with. */
@@ -117,7 +124,9 @@ export class OpenAIProxy {
       response = errorResponse('bad_request', 'The request URL is malformed.');
     }
     try {
-      response ??= await this.#dispatch(request, url, services, logFields, quota);
+      // A Microsoft Entra token where a key would go is verified first (a key is checked where the handler asks).
+      const entra = config.entra === undefined ? undefined : await this.#entraCaller(request, config.entra);
+      response ??= await this.#dispatch(request, url, services, logFields, quota, entra);
     } catch (error) {
       response = responseForError(error, request, services.logger);
     }
@@ -168,6 +177,14 @@ export class OpenAIProxy {
     return withBodyStage(response, { onChunk, onEnd: log });
   }
 
+  /** The identity of a bearer token that has a token's shape, verified; none for a client key. */
+  #entraCaller(request: ProxyRequest, settings: EntraSettings): Promise<EntraIdentity> | undefined {
+    // Preflights carry no credential, and are answered before any check.
+    if (request.method === 'OPTIONS') return undefined;
+    const presented = presentedKey(request.headers);
+    return presented !== undefined && looksLikeJwt(presented) ? this.#entraTokens.verify(presented, settings) : undefined;
+  }
+
   /** The route's answer. Not async (serve awaits it, and catches what it throws at once as well): one turn fewer. */
   #dispatch(
     request: ProxyRequest,
@@ -175,6 +192,7 @@ export class OpenAIProxy {
     services: ProxyServices,
     logFields: RequestContext['logFields'],
     quota: QuotaState,
+    entra: EntraIdentity | undefined,
   ): ProxyResponse | Promise<ProxyResponse> {
     if (request.method === 'OPTIONS') return preflightResponse(request, services.config.corsAllowOrigin);
     const context = (params: Record<string, string>): RequestContext => ({
@@ -184,6 +202,7 @@ export class OpenAIProxy {
       services,
       logFields,
       quota,
+      ...(entra !== undefined && { entra }),
     });
     if (services.config.mode === 'openai') return openaiForward(context({}));
 

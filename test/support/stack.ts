@@ -1,7 +1,7 @@
 /** Starts the Azure OpenAI emulator and the proxy (core + local host) on loopback for one test file. */
 import { loadConfig, type Environment } from '../../src/core/config/config';
 import { formatLogLine, type Logger } from '../../src/core/logger';
-import { createProxy, type OpenAIProxy } from '../../src/core/proxy';
+import { createProxy, type OpenAIProxy, type ProxyOptions } from '../../src/core/proxy';
 import { AzureOpenAIEmulator, type EmulatorOptions } from '../../src/emulator/server';
 import { startLocalHost, type LocalHost } from '../../src/hosting/node/localHost';
 
@@ -24,11 +24,12 @@ export function capturingLogger(lines: string[]): Logger {
   };
 }
 
-export async function startStack(options: { env?: Environment; emulator?: EmulatorOptions } = {}): Promise<Stack> {
+export async function startStack(options: { env?: Environment; emulator?: EmulatorOptions; proxy?: ProxyOptions } = {}): Promise<Stack> {
   const emulator = await AzureOpenAIEmulator.start(options.emulator);
   const logs: string[] = [];
   const proxy = createProxy(loadConfig({ AZURE_OPENAI_ENDPOINT: emulator.url, ...options.env }), {
     logger: capturingLogger(logs),
+    ...options.proxy,
   });
   const host = await startLocalHost({ proxy });
   return {

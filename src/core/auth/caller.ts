@@ -2,9 +2,10 @@
 import { authorize, type Caller } from './clientKeys';
 import type { RequestContext } from '../context';
 
-export function callerOf({ request, services, logFields, quota }: RequestContext): Caller {
-  const caller = authorize(services.config, request.headers);
+export function callerOf({ request, services, logFields, quota, entra }: RequestContext): Caller {
+  const caller = authorize(services.config, request.headers, entra);
   if (caller.keyName !== undefined) logFields.client = caller.keyName;
+  if (entra?.objectId !== undefined) logFields.client_object_id = entra.objectId;
   // A limited key is admitted (or refused with OpenAI's 429) before anything is read or sent.
   if (caller.keyName !== undefined && caller.limits !== undefined) {
     const account = { key: caller.keyName, limits: caller.limits };

@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { sha256, type ClientKey, type Grant, type ProxyConfig } from '../config/config';
 import { proxyError, ProxyError } from '../errors/catalogue';
 import { limitsAnything, type KeyLimits } from '../limits/keyLimits';
+import type { EntraIdentity } from './entraTokens';
 
 /** The key a caller presented, from `Authorization: Bearer` (as the OpenAI SDKs send it) or `api-key`. */
 export function presentedKey(headers: Headers): string | undefined {
@@ -54,8 +55,29 @@ const MISSING_KEY_MESSAGE =
   "You didn't provide an API key. Send it in an Authorization header using Bearer auth " +
   '(Authorization: Bearer YOUR_KEY) or in an api-key header.';
 
+/**
+ * A caller with a verified Entra token: what the first of its app roles or groups that the settings list may do
+ * (`*` for any other token), named `entra:<app id>` in logs, usage and limits. None listed: a 403.
+ */
+function entraCaller(config: ProxyConfig, identity: EntraIdentity): Caller {
+  const roles = config.entra?.roles ?? [];
+  const held = new Set([...identity.roles, ...identity.groups]);
+  const grant = roles.find(([role]) => held.has(role))?.[1] ?? roles.find(([role]) => role === '*')?.[1];
+  if (grant === undefined) {
+    throw proxyError('caller_not_allowed', `This Microsoft Entra caller has none of the app roles or groups this proxy grants (${roles.map(([role]) => role).join(', ')}).`);
+  }
+  const limits = grant.limits ?? config.defaultKeyLimits;
+  return {
+    keyName: `entra:${identity.appId}`,
+    ...(grant.models !== undefined && { models: grant.models, grants: grant.grants ?? [] }),
+    ...(limits !== undefined && limitsAnything(limits) && { limits }),
+    ...(grant.allObjects === true && { allObjects: true }),
+  };
+}
+
 /** The caller of a request, or a ProxyError(401) in OpenAI's shape. */
-export function authorize(config: ProxyConfig, headers: Headers): Caller {
+export function authorize(config: ProxyConfig, headers: Headers, entra?: EntraIdentity): Caller {
+  if (entra !== undefined) return entraCaller(config, entra);
   const key = presentedKey(headers);
   if (config.azure.auth === 'passthrough') {
     if (key === undefined) throw missingKey();

@@ -4,7 +4,7 @@
  * Configuration"). A refresh of the store assembles a new snapshot; requests read one snapshot each, so a change
  * never mixes into a request in flight. Every problem is reported at once, each naming its setting.
  */
-import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_DISCOVERY_REFRESH_SECONDS, type DiscoverySettings, DEFAULT_MAX_BODY_BYTES, type UsageStoreSettings, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
+import { API_FAMILIES, type ApiFamily, type ApiShape, type AppConfigurationSettings, ConfigError, DEFAULT_API_VERSION, DEFAULT_APPCONFIG_KEY_PREFIX, DEFAULT_APPCONFIG_REFRESH_SECONDS, DEFAULT_APPCONFIG_STARTUP_TIMEOUT_SECONDS, DEFAULT_DISCOVERY_REFRESH_SECONDS, type DiscoverySettings, type EntraGrant, type EntraSettings, DEFAULT_MAX_BODY_BYTES, type UsageStoreSettings, DEFAULT_OPENAI_BASE_URL, DEFAULT_PREVIEW_API_VERSION, type Environment, type ProxyConfig, type UpstreamAuth } from './types';
 import { firstSet, parseSetting, SETTING_NAMES, type SettingKey, type Settings, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
 import { ModelMap, ModelMapSyntaxError, type ModelTarget, parseModelMapper } from './modelMap';
 import { apiVersionStatus } from '../azure/apiVersions';
@@ -84,15 +84,16 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
   const envKeys = (settings.clientKeys ?? []).map((key, index) => ({ name: `env-${index + 1}`, digest: sha256(key), ...(defaultKeyLimits !== undefined && { limits: defaultKeyLimits }) }));
   const clientKeys = [...envKeys, ...(store?.clientKeys ?? [])];
   const allowAnonymous = settings.allowAnonymous ?? false;
-  if (auth !== 'passthrough' && clientKeys.length === 0 && appConfiguration === undefined && !allowAnonymous) {
+  if (auth !== 'passthrough' && clientKeys.length === 0 && appConfiguration === undefined && !allowAnonymous && settings.entraTenants === undefined) {
     problems.push(
       `AZURE_OPENAI_AUTH is ${auth}${auth === 'key' && settings.auth === undefined ? ` (as ${nameOf('fixedApiKey')} is set)` : ''}, so the proxy holds the ` +
         'Azure credential and would be an open relay: set PROXY_API_KEYS (comma-separated keys that callers must send), ' +
-        'keep client keys in App Configuration, or, knowingly, set PROXY_ALLOW_ANONYMOUS=true',
+        'keep client keys in App Configuration, accept Microsoft Entra callers (PROXY_ENTRA_TENANT_IDS), or, knowingly, set PROXY_ALLOW_ANONYMOUS=true',
     );
   }
 
   const usage = usageStoreOf(settings, problems);
+  const entra = entraSettingsOf(settings, auth, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -129,6 +130,7 @@ export function assembleConfig(env: Environment, store?: StoreValues, options: A
     corsAllowOrigin: settings.corsAllowOrigin ?? '*',
     ...(appConfiguration !== undefined && { appConfiguration }),
     ...(defaultKeyLimits !== undefined && { defaultKeyLimits }),
+    ...(entra !== undefined && { entra }),
     prices: new Map([...(settings.prices ?? []), ...(store?.prices ?? [])]),
     usage,
   };
@@ -316,4 +318,34 @@ function familyApiVersions(
     }
   }
   return versions;
+}
+
+/**
+ * Callers with Microsoft Entra tokens: the tenants and the audience go together, and only where the proxy holds the
+ * Azure credential (in passthrough, a caller's bearer token is its own Azure credential, sent on as it is).
+ */
+function entraSettingsOf(settings: Settings, auth: string, problems: string[]): EntraSettings | undefined {
+  const { entraTenants: tenants, entraAudience: audiences, entraRoles, entraAuthority } = settings;
+  if (tenants === undefined && audiences === undefined) {
+    if (entraRoles !== undefined || entraAuthority !== undefined) problems.push('PROXY_ENTRA_ROLES and PROXY_ENTRA_AUTHORITY_HOST apply to Entra callers: set PROXY_ENTRA_TENANT_IDS and PROXY_ENTRA_AUDIENCE too');
+    return undefined;
+  }
+  if (tenants === undefined || audiences === undefined) {
+    problems.push("Entra callers need both PROXY_ENTRA_TENANT_IDS (the tenants whose tokens are accepted) and PROXY_ENTRA_AUDIENCE (the proxy's App ID URI and/or client id)");
+    return undefined;
+  }
+  if (auth === 'passthrough') {
+    problems.push('PROXY_ENTRA_TENANT_IDS is set, but AZURE_OPENAI_AUTH is passthrough: Entra callers need the proxy to hold the Azure credential (AZURE_OPENAI_AUTH=key or managed-identity)');
+    return undefined;
+  }
+  const roles = (entraRoles ?? [['*', {}]]).map(([role, grant]): [string, EntraGrant] => [
+    role,
+    {
+      ...(grant.models !== undefined && { models: grant.models }),
+      ...(grant.grants !== undefined && { grants: grant.grants }),
+      ...(grant.limits !== undefined && { limits: grant.limits }),
+      ...(grant.allObjects === true && { allObjects: true }),
+    },
+  ]);
+  return { tenants: tenants.map((tenant) => tenant.toLowerCase()), audiences, authority: entraAuthority ?? 'https://login.microsoftonline.com', roles };
 }

@@ -26,6 +26,8 @@ export {
   type UpstreamAuth,
   type UsageStoreSettings,
   type DiscoverySettings,
+  type EntraGrant,
+  type EntraSettings,
 } from './types';
 export { SETTING_NAMES, sha256, STORE_SETTING_KEYS, type StoreValues } from './settings';
 export { assembleConfig, checkEnvironment, loadConfig, usageStoreSettings, type AssembleOptions } from './assemble';

@@ -4,12 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ClientKey, Environment } from './types';
+import { GRANTS, type ClientKey, type Environment } from './types';
 import { isApiVersion, type ModelTarget } from './modelMap';
 import { keyLimitsSchema, modelPriceSchema, type ModelPrice } from '../limits/keyLimits';
 
 const PRICES_EXAMPLE = '{"gpt-4o": {"input": 2.5, "output": 10}}';
 
+const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ENTRA_ROLES_EXAMPLE = '{"Proxy.Chat": {"models": ["gpt-4o-mini"], "limits": {"tokensPerDay": 200000}}, "Proxy.All": {}}';
 const KEY_LIMITS_EXAMPLE = '{"requestsPerMinute": 60, "tokensPerMinute": 100000, "tokensPerDay": 1000000, "models": {"gpt-4o": {"tokensPerDay": 200000}}}';
 
 /** A schema's issues as one line, each with where it is (`models.gpt-4o.tokensPerDay: must be above 0`). */
@@ -57,6 +59,10 @@ export const SETTING_NAMES = {
   resourceManagerEndpoint: ['AZURE_RESOURCE_MANAGER_ENDPOINT'],
   discoveryRefreshSeconds: ['AZURE_OPENAI_DISCOVERY_REFRESH_SECONDS'],
   keyLimits: ['PROXY_KEY_LIMITS'],
+  entraTenants: ['PROXY_ENTRA_TENANT_IDS'],
+  entraAudience: ['PROXY_ENTRA_AUDIENCE'],
+  entraRoles: ['PROXY_ENTRA_ROLES'],
+  entraAuthority: ['PROXY_ENTRA_AUTHORITY_HOST'],
   prices: ['PROXY_PRICES'],
   usageTableEndpoint: ['PROXY_USAGE_TABLE_ENDPOINT'],
   usageTableConnectionString: ['PROXY_USAGE_TABLE_CONNECTION_STRING'],
@@ -218,6 +224,17 @@ function buildSettingSchemas() {
     ),
     discoveryRefreshSeconds: positiveInteger,
     keyLimits: jsonSetting(keyLimitsSchema(), KEY_LIMITS_EXAMPLE),
+    entraTenants: commaList.pipe(z.array(z.string().regex(TENANT_ID, 'must be tenant ids (GUIDs), comma-separated')).min(1, 'must name at least one tenant id')),
+    entraAudience: commaList.pipe(z.array(z.string().min(1)).min(1, "must name the proxy's app: its App ID URI (api://...) and/or its client id")),
+    entraRoles: jsonSetting(
+      z.record(
+        z.string().min(1),
+        z.strictObject({ models: z.array(z.string().min(1)).optional(), grants: z.array(z.enum(GRANTS)).optional(), limits: keyLimitsSchema().optional(), allObjects: z.boolean().optional() }),
+      ),
+      ENTRA_ROLES_EXAMPLE,
+    ).transform((roles) => Object.entries(roles)),
+    // Where signing keys are read from: https only, except to this machine (a stand-in).
+    entraAuthority: httpUrl.refine((v) => v.startsWith('https://') || isLoopbackUrl(v), 'must be an https URL (http only on localhost), e.g. https://login.microsoftonline.com'),
     prices: jsonSetting(z.record(z.string().min(1), modelPriceSchema()), `${PRICES_EXAMPLE}, per million tokens`).transform((prices) => new Map(Object.entries(prices))),
     usageTableEndpoint: httpUrl,
     usageTableConnectionString: z

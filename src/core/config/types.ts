@@ -69,6 +69,26 @@ export interface ClientKey {
   allObjects?: boolean;
 }
 
+/** What an app role (or group) of a Microsoft Entra caller's token may do: a client key's fields. */
+export interface EntraGrant {
+  models?: readonly string[];
+  grants?: readonly Grant[];
+  limits?: KeyLimits;
+  allObjects?: boolean;
+}
+
+/** Callers signed in with Microsoft Entra ID: whose tokens are accepted, and what each role may do. */
+export interface EntraSettings {
+  /** The tenants whose tokens are accepted (their ids). */
+  tenants: readonly string[];
+  /** The proxy's app as tokens name it in `aud`: its App ID URI (v1 tokens) and its client id (v2). */
+  audiences: readonly string[];
+  /** Where tenants publish their OpenID configuration: https://login.microsoftonline.com, or a sovereign cloud's. */
+  authority: string;
+  /** App roles or group ids, in order (a token's first match wins); `*` for a token with none of them. */
+  roles: ReadonlyArray<readonly [role: string, grant: EntraGrant]>;
+}
+
 /** Where counts and usage are shared across instances: Azure Table Storage, or (neither set) this process's memory. */
 export interface UsageStoreSettings {
   /** `https://<account>.table.core.windows.net`, reached with the app's identity. */
@@ -146,6 +166,8 @@ export interface ProxyConfig {
   appConfiguration?: AppConfigurationSettings;
   /** The limits of PROXY_API_KEYS' keys and of anonymous callers (PROXY_KEY_LIMITS). */
   defaultKeyLimits?: KeyLimits;
+  /** Callers with Microsoft Entra tokens, beside client keys (PROXY_ENTRA_*). */
+  entra?: EntraSettings;
   /** Each model's price per million tokens (PROXY_PRICES, then App Configuration's `prices/{model}`). */
   prices: ReadonlyMap<string, ModelPrice>;
   usage: UsageStoreSettings;

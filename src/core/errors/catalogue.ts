@@ -75,6 +75,7 @@ export const ERROR_CATALOGUE = {
   invalid_api_key: { status: 401, type: 'invalid_request_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
   family_not_allowed: { status: 403, type: 'permission_error' },
+  caller_not_allowed: { status: 403, type: 'permission_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   /** Another key's object (files, assistants...), where objects are kept per key: as Azure answers one it lacks. */
   object_not_found: { status: 404, type: 'invalid_request_error' },
