@@ -16,10 +16,10 @@ import type { AddressInfo } from 'node:net';
 import { isObject } from './content';
 import { chat, completions, embeddings, type InferenceSettings } from './inference';
 import { imageEdits, imageGenerations, speech, transcribe, type ImageStore } from './mediaOps';
-import { azureError, deploymentNotFound, EmulatorHttpError, resourceNotFound, validationError, type Reply, type SseEvent } from './reply';
+import { azureError, deploymentNotFound, EmulatorHttpError, json, resourceNotFound, validationError, type Reply, type SseEvent } from './reply';
 import { EmulatorResources, type ParsedBody } from './resources';
 
-export type DeploymentKind = 'chat' | 'completions' | 'embeddings' | 'images' | 'transcription' | 'speech';
+export type DeploymentKind = 'chat' | 'completions' | 'embeddings' | 'images' | 'transcription' | 'speech' | 'realtime';
 
 export interface EmulatorDeployment {
   name: string;
@@ -102,6 +102,7 @@ export const DEFAULT_DEPLOYMENTS: readonly EmulatorDeployment[] = [
   { name: 'gpt-image-1', model: 'gpt-image-1', kind: 'images' },
   { name: 'whisper', model: 'whisper', kind: 'transcription' },
   { name: 'tts', model: 'tts', kind: 'speech' },
+  { name: 'gpt-realtime', model: 'gpt-realtime-2025-08-28', kind: 'realtime' },
 ];
 
 /** Dated api-versions the data plane accepts; anything else is "Resource not found", as on Azure. */
@@ -291,6 +292,7 @@ export class AzureOpenAIEmulator {
         throw azureError(400, 'BadRequest', `API version ${apiVersion} is not supported by the v1 API; use v1 or preview, or leave it out.`);
       }
       this.#authenticate(req);
+      if (v1[1] === 'realtime/client_secrets' && method === 'POST') return this.#realtimeClientSecret(await parseBody(req, raw, 'json'));
       const operation = DEPLOYMENT_OPERATIONS[v1[1]];
       if (operation !== undefined && method === 'POST') {
         const body = await parseBody(req, raw, operation.body);
@@ -312,6 +314,26 @@ export class AzureOpenAIEmulator {
       return this.#resource(req, method, resource[1], url.searchParams, raw);
     }
     throw resourceNotFound();
+  }
+
+  /**
+   * `POST /openai/v1/realtime/client_secrets` (the GA Realtime API): a short-lived key for a browser's WebRTC
+   * session with a realtime deployment, named in `session.model`, as Azure answers it.
+   */
+  #realtimeClientSecret(body: ParsedBody): Reply {
+    const request = body.json ?? {};
+    const session = typeof request.session === 'object' && request.session !== null && !Array.isArray(request.session) ? (request.session as Record<string, unknown>) : undefined;
+    const model = session?.model;
+    if (session === undefined || typeof model !== 'string' || model === '') throw validationError("Missing required parameter: 'session.model'.", 'session.model');
+    const deployment = this.#deployments.get(model);
+    if (deployment === undefined) throw deploymentNotFound();
+    if (deployment.kind !== 'realtime') {
+      throw azureError(400, 'OperationNotSupported', `The realtime operation does not work with the specified model, ${deployment.model}. Please choose different model and try again.`);
+    }
+    const expiresAfter = typeof request.expires_after === 'object' && request.expires_after !== null ? (request.expires_after as Record<string, unknown>).seconds : undefined;
+    const seconds = typeof expiresAfter === 'number' && expiresAfter >= 10 && expiresAfter <= 7200 ? expiresAfter : 600;
+    const expiresAt = Math.floor(Date.now() / 1000) + seconds;
+    return json({ value: `ek_${randomUUID().replaceAll('-', '')}`, expires_at: expiresAt, session: { type: 'realtime', object: 'realtime.session', id: `sess_${randomUUID().replaceAll('-', '')}`, ...session, model, expires_at: expiresAt } });
   }
 
   async #resource(req: IncomingMessage, method: string, path: string, query: URLSearchParams, raw: Buffer): Promise<Reply> {

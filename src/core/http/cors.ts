@@ -18,6 +18,8 @@ const EXPOSED_HEADERS = [
   'x-proxy-request-id',
   'x-proxy-backend',
   'x-proxy-attempts',
+  // Where a browser sends its WebRTC offer after POST /v1/realtime/client_secrets.
+  'x-proxy-realtime-calls-url',
 ].join(', ');
 
 /**

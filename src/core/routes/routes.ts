@@ -11,12 +11,14 @@ import { deploymentMultipartOperation } from '../handlers/azureMultipart';
 import { resourceOperation } from '../handlers/azureResource';
 import { billingCreditGrants, billingSubscription, billingUsage } from '../handlers/billingMock';
 import { listModels, retrieveModel } from '../handlers/models';
+import { realtimeClientSecret } from '../handlers/realtime';
 import type { HttpMethod, RouteTemplate } from './router';
 
 /** What a route becomes on Azure, for the README and for tests that keep the two in step. */
 export type AzureCall =
   | { kind: 'deployment'; family: ApiFamily; body: 'json' | 'multipart' }
   | { kind: 'resource'; family: ApiFamily; mapsModel: boolean }
+  | { kind: 'realtime' }
   | { kind: 'none' };
 
 export interface RouteDefinition extends RouteTemplate {
@@ -100,6 +102,9 @@ export const ROUTE_TABLE: readonly RouteDefinition[] = [
   deployment('audioSpeech', '/audio/speech', 'audio', 'json'),
 
   local('listModels', '/models', listModels),
+
+  // A WebRTC session's client secret, from Azure's GA Realtime API (the session itself runs between browser and Azure).
+  { functionName: 'realtimeClientSecrets', methods: ['POST'], path: '/realtime/client_secrets', handle: realtimeClientSecret, azure: { kind: 'realtime' } },
   local('retrieveModel', '/models/{model}', retrieveModel),
 
   resource('responses', 'responses', 'POST', '/responses', 'required'),
