@@ -3,6 +3,8 @@
  * invocation context, or the console for the local host). Callers pass fields, never headers or bodies, so a
  * credential cannot reach a log by accident.
  */
+import { writeSync } from 'node:fs';
+
 export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
 export interface Logger {
@@ -83,6 +85,35 @@ function flushLines(): void {
   process.stdout.write(full);
 }
 
+/**
+ * The lines still pending when the process exits. The event loop does not turn again then, so what a full pipe
+ * cannot take at once would be dropped by a stream write (a slow reader of the proxy's output lost its last batch):
+ * written with the file descriptor instead, waiting out a full pipe a millisecond at a time, for at most 5 s.
+ */
+function flushAtExit(): void {
+  if (flushTimer !== undefined) clearTimeout(flushTimer);
+  flushTimer = undefined;
+  if (batch === undefined || batched === 0) return;
+  const bytes = batch.subarray(0, batched);
+  batch = undefined;
+  batched = 0;
+  const { fd } = process.stdout as { fd?: number };
+  if (typeof fd !== 'number') {
+    process.stdout.write(bytes);
+    return;
+  }
+  const deadline = Date.now() + 5000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let written = 0; written < bytes.length; ) {
+    try {
+      written += writeSync(fd, bytes, written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 function writeLine(line: string): void {
   const text = `${line}\n`;
   // At most 3 bytes per UTF-16 unit: a line that might not fit goes after the batch, on its own.
@@ -99,7 +130,7 @@ function writeLine(line: string): void {
   batched += batch.write(text, batched);
 }
 
-process.once('exit', flushLines);
+process.once('exit', flushAtExit);
 
 export const consoleLogger: Logger = {
   info: (message, fields) => writeLine(format(message, fields)),

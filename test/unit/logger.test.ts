@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boundedFields, formatLogLine, MAX_LOGGED_VALUE } from '../../src/core/logger';
 
@@ -31,7 +32,26 @@ describe('formatLogLine', () => {
   });
 });
 
+/**
+ * Runs `script` as stdoutOf does, its output going into a pipe that nothing reads for half a second (a slow
+ * reader): a real pipe, through the shell, whose 64 KiB fill up (Node gives a child a socket pair, which holds more).
+ */
+function slowlyReadStdoutOf(script: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'logger-')), 'script.js');
+  writeFileSync(file, `const { consoleLogger: logger } = require(${JSON.stringify(LOGGER)});\n${script}`);
+  return execFileSync('sh', ['-c', '"$NODE" "$SCRIPT" | (sleep 0.5; cat)'], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath, SCRIPT: file } });
+}
+
 describe('consoleLogger', () => {
+  it('writes its last lines when the process exits with the pipe full (a slow reader), waiting for room', () => {
+    // About 64 KB goes out in the first batch and fills the pipe; the rest is pending at exit, when a stream write
+    // that cannot be done at once is dropped.
+    const out = slowlyReadStdoutOf("for (let n = 0; n < 1100; n++) logger.info('request', { n, model: 'x'.repeat(50) });");
+    const lines = out.split('\n').slice(0, -1);
+    expect(lines).toHaveLength(1100);
+    expect(lines.at(-1)).toBe(`request n=1099 model=${'x'.repeat(50)}`);
+  });
+
   it('writes lines still waiting for their batch when the process exits at once', () => {
     const out = stdoutOf("logger.info('request', { n: 1 }); logger.info('request', { n: 2 }); process.exit(0);");
     expect(out).toBe('request n=1\nrequest n=2\n');
