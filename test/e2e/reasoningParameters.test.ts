@@ -5,8 +5,14 @@
  * refused, and fixes `max_tokens` before the first call where the model is known to reason. A setting turns it off.
  */
 import OpenAI from 'openai';
-import { EMULATOR_API_KEY, type RecordedRequest } from '../../src/emulator/server';
-import { startStack, type Stack } from '../support/stack';
+import { AzureOpenAIEmulator, EMULATOR_API_KEY, type RecordedRequest } from '../../src/emulator/server';
+import { loadConfig } from '../../src/core/config/config';
+import { staticConfigSource } from '../../src/core/config/configSource';
+import { MemoryDeployments, type DiscoveredDeployment } from '../../src/core/discovery/deployments';
+import { DeploymentDiscovery, withDiscovery } from '../../src/core/discovery/discovery';
+import { createProxy } from '../../src/core/proxy';
+import { startLocalHost } from '../../src/hosting/node/localHost';
+import { capturingLogger, startStack, type Stack } from '../support/stack';
 
 const DEPLOYMENTS = [
   { name: 'gpt-4o', model: 'gpt-4o-2024-08-06', kind: 'chat' as const },
@@ -93,6 +99,30 @@ describe('parameters a reasoning deployment refuses', () => {
     expect(sentTo('reasoner-2', from)).toHaveLength(1);
     await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 5, temperature: 0.3, messages: [{ role: 'user', content: 'hi' }] });
     expect(sentTo('gpt-4o', from)[0]).toMatchObject({ max_tokens: 5, temperature: 0.3 });
+  });
+});
+
+describe('a deployment discovered as running a reasoning model', () => {
+  it('has max_tokens renamed before its first call, whatever its name', async () => {
+    const emulator = await AzureOpenAIEmulator.start({ deployments: DEPLOYMENTS });
+    const discovery = await DeploymentDiscovery.start({
+      lister: new MemoryDeployments([{ name: 'reasoner', model: 'o3-mini', modelVersion: '2025-01-31', format: 'OpenAI' } satisfies DiscoveredDeployment]),
+      refreshSeconds: 3600,
+      logger: capturingLogger([]),
+      resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a',
+    });
+    const source = withDiscovery(staticConfigSource(loadConfig({ AZURE_OPENAI_ENDPOINT: emulator.url })), discovery);
+    const host = await startLocalHost({ proxy: createProxy(source, { logger: capturingLogger([]) }) });
+    try {
+      const discovered = new OpenAI({ apiKey: EMULATOR_API_KEY, baseURL: `${host.url}/v1`, maxRetries: 0 });
+      await discovered.chat.completions.create({ model: 'reasoner', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+      expect(emulator.requests).toHaveLength(1);
+      expect(JSON.parse(emulator.requests[0]?.body ?? '{}')).toMatchObject({ max_completion_tokens: 5 });
+    } finally {
+      await host.close();
+      await source.close();
+      await emulator.close();
+    }
   });
 });
 
