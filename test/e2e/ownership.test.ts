@@ -12,6 +12,7 @@ import { AzureOpenAIEmulator, EMULATOR_API_KEY } from '../../src/emulator/server
 import { startLocalHost, type LocalHost } from '../../src/hosting/node/localHost';
 import { Azurite } from '../support/azurite';
 import { runProxyProcess, type ProxyProcess } from '../support/proxyProcess';
+import { capturingLogger } from '../support/stack';
 
 let emulator: AzureOpenAIEmulator;
 beforeAll(async () => {
@@ -46,7 +47,7 @@ describe('objects kept per client key (usage store in memory)', () => {
     const config = loadConfig(env());
     // The third key sees every key's objects, as App Configuration's `"allObjects": true` makes one.
     const withAuditor: ProxyConfig = { ...config, clientKeys: config.clientKeys.map((key) => (key.name === 'env-3' ? { ...key, allObjects: true } : key)) };
-    host = await startLocalHost({ proxy: createProxy(withAuditor, { owners: new MemoryOwnerStore() }) });
+    host = await startLocalHost({ proxy: createProxy(withAuditor, { owners: new MemoryOwnerStore(), logger: capturingLogger([]) }) });
     const client = (apiKey: string): OpenAI => new OpenAI({ apiKey, baseURL: `${host.url}/v1`, maxRetries: 0 });
     [alice, bob, auditor] = [client('alice-key'), client('bob-key'), client('auditor-key')];
   });
@@ -100,7 +101,7 @@ describe('objects kept per client key (usage store in memory)', () => {
 
 describe('without a usage store', () => {
   it('lets keys share objects, as Azure keeps them per resource', async () => {
-    const host = await startLocalHost({ proxy: createProxy(loadConfig(env())) });
+    const host = await startLocalHost({ proxy: createProxy(loadConfig(env()), { logger: capturingLogger([]) }) });
     try {
       const client = (apiKey: string): OpenAI => new OpenAI({ apiKey, baseURL: `${host.url}/v1`, maxRetries: 0 });
       const file = await upload(client('alice-key'), 'shared.jsonl');
