@@ -77,10 +77,10 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const refused = new Set<string>();
     const fixesFor = (backend: Backend): string[] => {
       const known = knownRefused(knownModel(config, backend, model));
-      const learned = refusedParameters.isEmpty ? known : refusedParameters.get(deploymentKey(config, backend));
-      // Most requests: nothing to fix, and nothing made to find that out.
-      if (known.size === 0 && learned.size === 0 && refused.size === 0) return [];
-      return [...new Set([...known, ...learned, ...refused])].filter((param) => body.json[param] !== undefined);
+      // No deployment refused anything yet (the usual case): no key is made to look one up.
+      const learned = refusedParameters.isEmpty ? undefined : refusedParameters.get(deploymentKey(config, backend));
+      if (known.size === 0 && (learned === undefined || learned.size === 0) && refused.size === 0) return [];
+      return [...new Set([...known, ...(learned ?? []), ...refused])].filter((param) => body.json[param] !== undefined);
     };
     const call = (): Promise<ProxyResponse> =>
       callDeployment(context, {
