@@ -148,22 +148,26 @@ export class OpenAIProxy {
     let ttfbMs: number | undefined;
     const log = (outcome: BodyOutcome | 'no-body'): void => {
       const closedByClient = outcome === 'cancelled' || request.signal.aborted;
-      const record: RequestRecord = {
+      const ms = elapsedMs(started);
+      // Built by assignment, in the line's order: spreads of conditional parts made an object each, per request.
+      const fields: Record<string, string | number | undefined> = {
         request_id: requestId,
         method: request.method,
         path: url.pathname,
         status: closedByClient ? CLIENT_CLOSED : response.status,
-        ms: elapsedMs(started),
-        ttfb_ms: ttfbMs ?? elapsedMs(started),
-        ...(outcome === 'error' && !closedByClient && { body: 'failed' }),
-        ...logFields,
-        ...(response.headers.has('apim-request-id') && { upstream_request_id: response.headers.get('apim-request-id') ?? undefined }),
+        ms,
+        ttfb_ms: ttfbMs ?? ms,
       };
+      if (outcome === 'error' && !closedByClient) fields.body = 'failed';
+      Object.assign(fields, logFields);
+      const upstreamRequestId = response.headers.get('apim-request-id');
+      if (upstreamRequestId !== null) fields.upstream_request_id = upstreamRequestId;
+      const record = fields as RequestRecord;
       const cost = costOfRecord(record, config.prices);
-      const logged: RequestRecord = cost === undefined ? record : { ...record, cost };
-      services.logger.info('request', logged);
-      this.#metrics?.record(logged);
-      this.#ledger.record(logged);
+      if (cost !== undefined) fields.cost = cost;
+      services.logger.info('request', record);
+      this.#metrics?.record(record);
+      this.#ledger.record(record);
       if (quota.account !== undefined && typeof record.total_tokens === 'number') services.limiter.record(quota.account, record.total_tokens, cost);
     };
     if (!hasBody(response)) {
