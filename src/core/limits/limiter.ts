@@ -141,15 +141,14 @@ export class Limiter {
         tokens = tighter(tokens, { limit: set.tokensPerMinute, remaining: Math.max(0, Math.floor(set.tokensPerMinute - used)), resetMs: this.#settleMs(account.key, 't', scope, windows) });
       }
       const ids = this.#idsOf(scope, windows);
-      for (const [limit, id, resetMs] of [
-        [set.tokensPerDay, ids.tokens.day, windows.msToDayEnd],
-        [set.tokensPerMonth, ids.tokens.month, windows.msToMonthEnd],
-      ] as const) {
-        if (limit === undefined) continue;
-        tokens = tighter(tokens, { limit, remaining: Math.max(0, limit - this.#counters.get(account.key, id)), resetMs });
-      }
+      if (set.tokensPerDay !== undefined) tokens = tighter(tokens, this.#budgetFigure(account.key, set.tokensPerDay, ids.tokens.day, windows.msToDayEnd));
+      if (set.tokensPerMonth !== undefined) tokens = tighter(tokens, this.#budgetFigure(account.key, set.tokensPerMonth, ids.tokens.month, windows.msToMonthEnd));
     }
     return { ...(requests !== undefined && { requests }), ...(tokens !== undefined && { tokens }) };
+  }
+
+  #budgetFigure(key: string, limit: number, id: string, resetMs: number): Figure {
+    return { limit, remaining: Math.max(0, limit - this.#counters.get(key, id)), resetMs };
   }
 
   #scopes(account: QuotaAccount): Array<[scope: string, set: LimitSet]> {
@@ -207,23 +206,25 @@ export class Limiter {
         throw this.#rateLimited(account, windows, 'tokens', `Rate limit reached for tokens on ${on()}: limit ${limit} per minute, used ${Math.ceil(used)}.`, waitMs);
       }
     }
+    // The budgets: each checked in place (a list of them made for every admission cost more than the checks).
     const ids = this.#idsOf(scope, windows);
-    for (const [limit, kind, id, resetMs, period] of [
-      [set.tokensPerDay, 't', ids.tokens.day, windows.msToDayEnd, 'day (UTC)'],
-      [set.tokensPerMonth, 't', ids.tokens.month, windows.msToMonthEnd, 'month (UTC)'],
-      [set.costPerDay, 'c', ids.cost.day, windows.msToDayEnd, 'day (UTC)'],
-      [set.costPerMonth, 'c', ids.cost.month, windows.msToMonthEnd, 'month (UTC)'],
-    ] as const) {
-      if (limit === undefined) continue;
-      const used = this.#counters.get(key, id);
-      if (used < limit) continue;
-      const headers: Array<[string, string]> = [...this.headers(this.figures(account, windows)), ['retry-after', String(Math.ceil(resetMs / 1000))], ['x-should-retry', 'false']];
-      const budget = kind === 't' ? `${limit} tokens` : `${limit} (in the prices' currency)`;
-      const spent = kind === 't' ? String(used) : used.toFixed(4);
-      throw proxyError('insufficient_quota', `You exceeded your current quota: ${on()} has a budget of ${budget} per ${period} and has used ${spent}. It renews in ${formatReset(resetMs)}.`, {
-        headers,
-      });
-    }
+    this.#checkBudget(account, windows, set.tokensPerDay, 't', ids.tokens.day, windows.msToDayEnd, 'day (UTC)', on);
+    this.#checkBudget(account, windows, set.tokensPerMonth, 't', ids.tokens.month, windows.msToMonthEnd, 'month (UTC)', on);
+    this.#checkBudget(account, windows, set.costPerDay, 'c', ids.cost.day, windows.msToDayEnd, 'day (UTC)', on);
+    this.#checkBudget(account, windows, set.costPerMonth, 'c', ids.cost.month, windows.msToMonthEnd, 'month (UTC)', on);
+  }
+
+  /** Refuses with OpenAI's `insufficient_quota` when a budget (tokens or money, per day or month) is spent. */
+  #checkBudget(account: QuotaAccount, windows: Windows, limit: number | undefined, kind: 't' | 'c', id: string, resetMs: number, period: string, on: () => string): void {
+    if (limit === undefined) return;
+    const used = this.#counters.get(account.key, id);
+    if (used < limit) return;
+    const headers: Array<[string, string]> = [...this.headers(this.figures(account, windows)), ['retry-after', String(Math.ceil(resetMs / 1000))], ['x-should-retry', 'false']];
+    const budget = kind === 't' ? `${limit} tokens` : `${limit} (in the prices' currency)`;
+    const spent = kind === 't' ? String(used) : used.toFixed(4);
+    throw proxyError('insufficient_quota', `You exceeded your current quota: ${on()} has a budget of ${budget} per ${period} and has used ${spent}. It renews in ${formatReset(resetMs)}.`, {
+      headers,
+    });
   }
 
   #rateLimited(account: QuotaAccount, windows: Windows, type: 'requests' | 'tokens', message: string, waitMs: number): Error {
