@@ -402,6 +402,24 @@ async function limitsSection(results: Record<string, unknown>, targets: Record<s
   }
 }
 
+/** The floor and the proxy behind the local host, each alone on a core, at 16 and 64 clients: the CPU target's rows. */
+async function cpuSection(rows: string[]): Promise<void> {
+  const servers = await startServers(0);
+  try {
+    for (const server of [servers.floor, servers.proxy]) await load(server, 16, WARMUP_MS);
+    pinServers(servers, true);
+    rows.push(`Server CPU time per request, ${CORES === undefined ? 'cores shared (no taskset)' : 'each server alone on a core'}, µs, ${ROUNDS} rounds: floor | proxy (median of the rounds' ratios)`);
+    for (const concurrency of [16, 64]) {
+      const measured = await loadRounds(servers.floor, [servers.proxy], concurrency);
+      const cpu = (server: Server): string => fixed(measured.results.get(server)!.cpuUsPerRequest, 0);
+      rows.push(`${String(concurrency).padStart(7)} | ${cpu(servers.floor)} | ${cpu(servers.proxy)} (${fixed(measured.cpuRatios.get(servers.proxy)!)}x)`);
+    }
+  } finally {
+    pinServers(servers, false);
+    for (const server of servers.all) server.child.kill();
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION_MS / 1000, rounds: ROUNDS };
@@ -412,6 +430,12 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'limits') {
     // One section alone, for working on it: `BENCH_ONLY=limits npm run bench`.
     await limitsSection(results, targets, rows);
+    console.info(rows.join('\n'));
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'cpu') {
+    // The CPU target alone, for working on it: `BENCH_ONLY=cpu npm run bench` (the floor and the local host).
+    await cpuSection(rows);
     console.info(rows.join('\n'));
     return;
   }
