@@ -74,15 +74,21 @@ let batch: Buffer | undefined;
 let batched = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
-function flushLines(): void {
+/** The lines batched so far, taken out of the batch (the next lines go into a new buffer); none if there are none. */
+function takeBatch(): Buffer | undefined {
   if (flushTimer !== undefined) clearTimeout(flushTimer);
   flushTimer = undefined;
-  if (batch === undefined || batched === 0) return;
-  // The buffer goes to the stream as it is (a pipe may hold it until it drains): the next lines go into a new one.
+  if (batch === undefined || batched === 0) return undefined;
   const full = batch.subarray(0, batched);
   batch = undefined;
   batched = 0;
-  process.stdout.write(full);
+  return full;
+}
+
+function flushLines(): void {
+  const bytes = takeBatch();
+  // The buffer goes to the stream as it is: a pipe may hold it until it drains.
+  if (bytes !== undefined) process.stdout.write(bytes);
 }
 
 /**
@@ -91,12 +97,8 @@ function flushLines(): void {
  * written with the file descriptor instead, waiting out a full pipe a millisecond at a time, for at most 5 s.
  */
 function flushAtExit(): void {
-  if (flushTimer !== undefined) clearTimeout(flushTimer);
-  flushTimer = undefined;
-  if (batch === undefined || batched === 0) return;
-  const bytes = batch.subarray(0, batched);
-  batch = undefined;
-  batched = 0;
+  const bytes = takeBatch();
+  if (bytes === undefined) return;
   const { fd } = process.stdout as { fd?: number };
   if (typeof fd !== 'number') {
     process.stdout.write(bytes);
