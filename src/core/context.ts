@@ -11,20 +11,21 @@ import type { Ownership } from './ownership/ownership';
 import type { EntraIdentity } from './auth/entraTokens';
 import type { RefusedParameters } from './azure/reasoningParameters';
 
+/** What serves a request; shared by the requests of one configuration snapshot, so never changed by one. */
 export interface ProxyServices {
   /** The configuration snapshot this request is served with (one per request, even across a refresh). */
-  config: ProxyConfig;
-  upstream: UpstreamFetch;
-  credentials: UpstreamCredentials;
+  readonly config: ProxyConfig;
+  readonly upstream: UpstreamFetch;
+  readonly credentials: UpstreamCredentials;
   /** How this instance's backends fared; shared by every request. */
-  balancer: Balancer;
+  readonly balancer: Balancer;
   /** Client keys' limits, on counts shared across instances; shared by every request. */
-  limiter: Limiter;
+  readonly limiter: Limiter;
   /** The parameters each deployment refused (reasoning models), learned from Azure's answers; shared by every request. */
-  refusedParameters: RefusedParameters;
+  readonly refusedParameters: RefusedParameters;
   /** Who created each object, where objects are kept per key (a usage store is set); else keys share them. */
-  ownership?: Ownership;
-  logger: Logger;
+  readonly ownership?: Ownership;
+  readonly logger: Logger;
 }
 
 /** A limited key's request: whose spending it counts against (its figures are answered with once, at the end). */

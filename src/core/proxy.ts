@@ -65,6 +65,7 @@ export class OpenAIProxy {
   readonly #counters: SharedCounters;
   readonly #ledger: UsageLedger;
   readonly #entraTokens: EntraTokens;
+  #shared: ProxyServices | undefined;
 
   constructor(source: ConfigSource | ProxyConfig, options: ProxyOptions = {}) {
     this.#source = 'current' in source ? source : staticConfigSource(source);
@@ -112,7 +113,7 @@ export class OpenAIProxy {
   async serve(request: ProxyRequest, options: HandleOptions = {}): Promise<ProxyResponse> {
     const started = performance.now();
     const config = this.#source.current();
-    const services: ProxyServices = { ...this.#services, config, ...(options.logger !== undefined && { logger: options.logger }) };
+    const services = this.#servicesFor(config, options.logger);
     const logFields: RequestContext['logFields'] = {};
     const quota: QuotaState = {};
     let url: URL;
@@ -179,6 +180,16 @@ export class OpenAIProxy {
       ttfbMs ??= elapsedMs(started);
     };
     return withBodyStage(response, { onChunk, onEnd: log });
+  }
+
+  /**
+   * The services a request is served with: made once per configuration snapshot and shared (nothing changes them),
+   * rather than copied for every request; a host's own logger makes a copy of its own.
+   */
+  #servicesFor(config: ProxyConfig, logger: Logger | undefined): ProxyServices {
+    if (logger !== undefined) return { ...this.#services, config, logger };
+    if (this.#shared?.config !== config) this.#shared = { ...this.#services, config };
+    return this.#shared;
   }
 
   /** The identity of a bearer token that has a token's shape, verified; none for a client key. */
