@@ -217,7 +217,8 @@ export class OpenAIProxy {
       services,
       logFields,
       quota,
-      ...(entra !== undefined && { entra }),
+      // Always present (undefined without a token): one shape for every request's context, no spread of a maybe.
+      entra,
     });
     if (services.config.mode === 'openai') return openaiForward(context({}));
 

@@ -184,7 +184,8 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
         body: request.body instanceof ReadableStream ? Readable.fromWeb(request.body) : (request.body ?? null),
         signal: request.signal ?? null,
         dispatcher,
-        ...(request.headersTimeoutMs !== undefined && { headersTimeout: Math.max(1, Math.round(request.headersTimeoutMs)) }),
+        // undefined: the dispatcher's own (undici reads it with `!= null`); not a spread of a maybe, on every call.
+        headersTimeout: request.headersTimeoutMs === undefined ? undefined : Math.max(1, Math.round(request.headersTimeoutMs)),
       });
       if (NULL_BODY_STATUSES.has(statusCode)) {
         body.resume();
