@@ -144,7 +144,7 @@ export class Limiter {
       if (set.tokensPerDay !== undefined) tokens = tighter(tokens, this.#budgetFigure(account.key, set.tokensPerDay, ids.tokens.day, windows.msToDayEnd));
       if (set.tokensPerMonth !== undefined) tokens = tighter(tokens, this.#budgetFigure(account.key, set.tokensPerMonth, ids.tokens.month, windows.msToMonthEnd));
     }
-    return { ...(requests !== undefined && { requests }), ...(tokens !== undefined && { tokens }) };
+    return { requests, tokens };
   }
 
   #budgetFigure(key: string, limit: number, id: string, resetMs: number): Figure {
