@@ -43,36 +43,25 @@ function skipWhitespace(text: string, i: number): number {
   return i;
 }
 
+/** One top-level member of a JSON object text: its key, and where its key and its value are. */
+interface TopLevelMember {
+  key: string;
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
 interface TopLevel {
-  /** The [start, end) ranges of the field's values (a key may repeat; JSON.parse keeps the last). */
-  ranges: Array<[number, number]>;
-  /** Where the object's closing brace is, and whether it has members. */
+  /** In order; a key may repeat (JSON.parse keeps the last). */
+  members: TopLevelMember[];
+  /** Where the object's closing brace is. */
   close: number;
-  empty: boolean;
 }
 
-function scanTopLevel(text: string, field: string): TopLevel | undefined {
-  const ranges: Array<[number, number]> = [];
-  let i = skipWhitespace(text, 0);
-  if (text[i] !== '{') return undefined;
-  i = skipWhitespace(text, i + 1);
-  const empty = text[i] === '}';
-  while (i < text.length && text[i] !== '}') {
-    const keyEnd = endOfString(text, i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
-    i = skipWhitespace(text, keyEnd);
-    i = skipWhitespace(text, i + 1); // past ':'
-    const valueEnd = endOfValue(text, i);
-    if (key === field) ranges.push([i, valueEnd]);
-    i = skipWhitespace(text, valueEnd);
-    if (text[i] === ',') i = skipWhitespace(text, i + 1);
-  }
-  return { ranges, close: i, empty };
-}
-
-/** A JSON object text's top-level members, in order: each key, and where its key and value are. */
-function topLevelMembers(text: string): Array<{ key: string; keyStart: number; valueStart: number; valueEnd: number }> | undefined {
-  const members: Array<{ key: string; keyStart: number; valueStart: number; valueEnd: number }> = [];
+/** The one scan of a JSON object text's top level that every edit here starts from; undefined if not an object. */
+function scanTopLevel(text: string): TopLevel | undefined {
+  const members: TopLevelMember[] = [];
   let i = skipWhitespace(text, 0);
   if (text[i] !== '{') return undefined;
   i = skipWhitespace(text, i + 1);
@@ -83,11 +72,16 @@ function topLevelMembers(text: string): Array<{ key: string; keyStart: number; v
     i = skipWhitespace(text, keyEnd);
     const valueStart = skipWhitespace(text, i + 1); // past ':'
     const valueEnd = endOfValue(text, valueStart);
-    members.push({ key, keyStart, valueStart, valueEnd });
+    members.push({ key, keyStart, keyEnd, valueStart, valueEnd });
     i = skipWhitespace(text, valueEnd);
     if (text[i] === ',') i = skipWhitespace(text, i + 1);
   }
-  return members;
+  return { members, close: i };
+}
+
+/** The [start, end) ranges of a top-level field's values, in order. */
+function fieldRanges(scan: TopLevel, field: string): Array<[number, number]> {
+  return scan.members.filter(({ key }) => key === field).map(({ valueStart, valueEnd }) => [valueStart, valueEnd]);
 }
 
 /**
@@ -97,13 +91,13 @@ function topLevelMembers(text: string): Array<{ key: string; keyStart: number; v
  */
 export function editTopLevelKeys(bytes: Uint8Array, edit: (key: string) => string | null | undefined): Uint8Array {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const members = topLevelMembers(text);
+  const members = scanTopLevel(text)?.members;
   if (members === undefined || members.every(({ key }) => edit(key) === undefined)) return bytes;
   const kept: string[] = [];
-  for (const { key, keyStart, valueStart, valueEnd } of members) {
+  for (const { key, keyStart, keyEnd, valueStart, valueEnd } of members) {
     const renamed = edit(key);
     if (renamed === null) continue;
-    const name = renamed === undefined ? text.slice(keyStart, endOfString(text, keyStart)) : JSON.stringify(renamed);
+    const name = renamed === undefined ? text.slice(keyStart, keyEnd) : JSON.stringify(renamed);
     kept.push(`${name}:${text.slice(valueStart, valueEnd)}`);
   }
   return Buffer.from(`{${kept.join(',')}}`, 'utf8');
@@ -111,12 +105,14 @@ export function editTopLevelKeys(bytes: Uint8Array, edit: (key: string) => strin
 
 /** How many times a JSON object text has `field` as a top-level key (a key may repeat). */
 export function topLevelFieldCount(text: string, field: string): number {
-  return scanTopLevel(text, field)?.ranges.length ?? 0;
+  const scan = scanTopLevel(text);
+  return scan === undefined ? 0 : fieldRanges(scan, field).length;
 }
 
 /** The [start, end) ranges of every top-level `"model": "..."` string value in a JSON object text. */
 export function topLevelModelRanges(text: string): Array<[number, number]> {
-  return (scanTopLevel(text, 'model')?.ranges ?? []).filter(([start]) => text[start] === '"');
+  const scan = scanTopLevel(text);
+  return scan === undefined ? [] : fieldRanges(scan, 'model').filter(([start]) => text[start] === '"');
 }
 
 /**
@@ -125,12 +121,12 @@ export function topLevelModelRanges(text: string): Array<[number, number]> {
  */
 export function requestStreamUsage(bytes: Uint8Array): Uint8Array {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const scan = scanTopLevel(text, 'stream_options');
+  const scan = scanTopLevel(text);
   if (scan === undefined) return bytes;
-  const last = scan.ranges[scan.ranges.length - 1];
+  const last = fieldRanges(scan, 'stream_options').at(-1);
   if (last === undefined) {
     const member = `"stream_options":{"include_usage":true}`;
-    return Buffer.from(`${text.slice(0, scan.close)}${scan.empty ? '' : ','}${member}${text.slice(scan.close)}`, 'utf8');
+    return Buffer.from(`${text.slice(0, scan.close)}${scan.members.length === 0 ? '' : ','}${member}${text.slice(scan.close)}`, 'utf8');
   }
   const current: unknown = JSON.parse(text.slice(last[0], last[1]));
   const options = typeof current === 'object' && current !== null && !Array.isArray(current) ? (current as Record<string, unknown>) : {};
