@@ -124,6 +124,11 @@ export class ModelMap {
     return this.#discovered.list;
   }
 
+  /** The discovered deployment of this name, if any. */
+  discoveredNamed(name: string): DiscoveredDeployment | undefined {
+    return this.#discovered.byName.get(name);
+  }
+
   /** The discovered deployments that run a model, by OpenAI's name of it or Azure's, with or without its version. */
   deploymentsRunning(model: string): readonly DiscoveredDeployment[] {
     const { byModel } = this.#discovered;

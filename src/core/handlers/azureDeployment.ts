@@ -42,7 +42,7 @@ const MAX_PARAMETER_RETRIES = 4;
 
 /** The model a deployment runs, where known: as discovered, else the name the client used (mapped or as is). */
 function knownModel(config: ProxyConfig, backend: Backend, model: string): string {
-  return config.azure.modelMap.discovered.find((deployment) => deployment.name === backend.deployment)?.model ?? model;
+  return config.azure.modelMap.discoveredNamed(backend.deployment)?.model ?? model;
 }
 
 /** Whether an api-version knows `stream_options` (2024-09-01-preview and later, and the v1 API). */
