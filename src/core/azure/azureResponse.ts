@@ -11,7 +11,7 @@ import { createUsageStage, type TokenUsage } from '../usage/usage';
 import { azureResponseHeaders, keepRelayedResponseHeaders } from '../upstream/upstream';
 
 /** Error bodies are small; a larger one is cut rather than held whole. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export interface RelayOptions {
   /** Drop Azure's prompt-filter-only chunks from event streams (AZURE_OPENAI_STREAM_COMPAT). */

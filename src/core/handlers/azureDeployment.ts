@@ -15,7 +15,7 @@ import { deploymentFor } from './deploymentModel';
 import { chatFileReferences } from '../ownership/ownership';
 import { editTopLevelKeys } from '../http/jsonModel';
 import { knownRefused, parameterEdit, refusedParameter } from '../azure/reasoningParameters';
-import { readAzureJson } from '../azure/azureResponse';
+import { MAX_ERROR_BODY_BYTES, readAzureJson } from '../azure/azureResponse';
 import { jsonResponse, type OpenAIErrorBody } from '../errors/catalogue';
 import type { ProxyResponse } from '../http/proxyResponse';
 
@@ -106,8 +106,8 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
       });
     let response = await call();
     for (let retry = 0; translating && response.status === 400 && retry < MAX_PARAMETER_RETRIES; retry++) {
-      // Azure's error, already in OpenAI's shape (relayAzureResponse): small, read whole.
-      const error = (await readAzureJson(response, 64 * 1024, "Azure's error")) as OpenAIErrorBody;
+      // Azure's error, already in OpenAI's shape (relayAzureResponse) and cut to the size it reads: read whole.
+      const error = (await readAzureJson(response, MAX_ERROR_BODY_BYTES, "Azure's error")) as OpenAIErrorBody;
       const param = refusedParameter(response.status, error);
       const answered = typeof logFields.deployment === 'string' ? resolution.backends.find((backend) => backend.deployment === logFields.deployment) : undefined;
       if (param === undefined || refused.has(param) || body.json[param] === undefined || answered === undefined) {
