@@ -158,15 +158,21 @@ export class Limiter {
     return scopes;
   }
 
+  /** A scope's per-minute counter ids, this minute's and the last's, of requests or of tokens. */
+  #minuteIds(kind: 'r' | 't', scope: string, windows: Windows): { current: string; previous: string } {
+    const ids = this.#idsOf(scope, windows);
+    return kind === 'r' ? ids.requests : ids.tokens;
+  }
+
   /** The estimate of the last minute's count: the previous minute's, fading as this one goes on, plus this one's. */
   #sliding(key: string, kind: 'r' | 't', scope: string, windows: Windows): number {
-    const ids = kind === 'r' ? this.#idsOf(scope, windows).requests : this.#idsOf(scope, windows).tokens;
+    const ids = this.#minuteIds(kind, scope, windows);
     return this.#counters.get(key, ids.previous) * (1 - windows.minuteElapsed) + this.#counters.get(key, ids.current);
   }
 
   /** How long until the estimate is zero again (OpenAI's reset: back to the full limit). */
   #settleMs(key: string, kind: 'r' | 't', scope: string, windows: Windows): number {
-    const ids = kind === 'r' ? this.#idsOf(scope, windows).requests : this.#idsOf(scope, windows).tokens;
+    const ids = this.#minuteIds(kind, scope, windows);
     if (this.#counters.get(key, ids.current) > 0) return windows.msToMinuteEnd + this.#counters.minuteMs;
     if (this.#counters.get(key, ids.previous) > 0) return windows.msToMinuteEnd;
     return 0;
@@ -175,7 +181,7 @@ export class Limiter {
   /** How long until the estimate lets `fits` through: stepped in hundredths of a minute, over at most two. */
   #waitMs(key: string, kind: 'r' | 't', scope: string, windows: Windows, fits: (estimate: number) => boolean): number {
     const minuteMs = this.#counters.minuteMs;
-    const ids = kind === 'r' ? this.#idsOf(scope, windows).requests : this.#idsOf(scope, windows).tokens;
+    const ids = this.#minuteIds(kind, scope, windows);
     const previous = this.#counters.get(key, ids.previous);
     const current = this.#counters.get(key, ids.current);
     for (let step = 1; step <= 200; step++) {
