@@ -359,45 +359,70 @@ async function openStreamsMemory(
 const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 /**
- * The same proxy with the key's proxy-held credential, once without limits and once with limits it never reaches
- * (so every request is admitted, counted and its tokens recorded), its counts shared through the table.
+ * The same proxy with the key's proxy-held credential and the usage store (Azurite), once without limits and once
+ * with limits it never reaches (so every request is admitted, counted and its tokens recorded), its counts shared
+ * through the table: what limits cost is the one against the other. The store brings the usage ledger and object
+ * ownership with it, limits or not; what those cost is shown beside, against the same proxy with no store.
  */
 async function limitsSection(results: Record<string, unknown>, targets: Record<string, number>, rows: string[]): Promise<void> {
   const store = await countedUsageStore();
+  const [offRoute, onRoute] = [await store.route(), await store.route()];
   const held = { AZURE_OPENAI_AUTH: 'key', AZURE_OPENAI_TOKEN: KEY, PROXY_API_KEYS: KEY };
-  const limitsOn = { ...held, PROXY_KEY_LIMITS: JSON.stringify({ requestsPerMinute: 1e9, tokensPerMinute: 1e12, tokensPerDay: 1e12, tokensPerMonth: 1e12 }), PROXY_USAGE_TABLE_CONNECTION_STRING: store.connectionString };
+  const limits = { PROXY_KEY_LIMITS: JSON.stringify({ requestsPerMinute: 1e9, tokensPerMinute: 1e12, tokensPerDay: 1e12, tokensPerMonth: 1e12 }) };
   const limitsEmulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(await freePort()), EMULATOR_CHUNK_DELAY_MS: '0' }, /emulator at (http:\/\/\S+)/);
   const limitsFloor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: limitsEmulator.url }, /listening on (http:\/\/\S+)/);
-  const off = await startProcess('limits-off', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...held }, /listening on (http:\/\/\S+)\/v1/);
-  const on = await startProcess('limits-on', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...limitsOn }, /listening on (http:\/\/\S+)\/v1/);
+  const proxy = (name: string, env: Record<string, string>): Promise<Server> =>
+    startProcess(name, 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: limitsEmulator.url, ...held, ...env }, /listening on (http:\/\/\S+)\/v1/);
+  const noStore = await proxy('no-store', {});
+  const off = await proxy('limits-off', { PROXY_USAGE_TABLE_CONNECTION_STRING: offRoute.connectionString });
+  const on = await proxy('limits-on', { ...limits, PROXY_USAGE_TABLE_CONNECTION_STRING: onRoute.connectionString });
+  const servers = [limitsFloor, noStore, off, on];
   // Each server alone on a core, as for the CPU rows above: the difference sought is a few percent.
   if (CORES !== undefined) {
     pin(process.pid, CORES.load);
     pin(limitsEmulator.child.pid, CORES.load);
     pin(store.pid, CORES.load);
-    for (const server of [limitsFloor, off, on]) pin(server.child.pid, CORES.server);
+    for (const server of servers) pin(server.child.pid, CORES.server);
   }
   try {
-    for (const server of [limitsFloor, off, on]) await load(server, 16, WARMUP_MS);
-    const storeBefore = store.requests();
+    for (const server of servers) await load(server, 16, WARMUP_MS);
+    const storeBefore = [offRoute.requests(), onRoute.requests()];
     const storeStarted = performance.now();
-    const at16 = await loadRounds(limitsFloor, [off, on], 16);
-    const storeRate = (store.requests() - storeBefore) / ((performance.now() - storeStarted) / 1000);
+    const at16 = await loadRounds(limitsFloor, [noStore, off, on], 16);
+    const seconds = (performance.now() - storeStarted) / 1000;
+    const [offStoreRate, onStoreRate] = [(offRoute.requests() - storeBefore[0]!) / seconds, (onRoute.requests() - storeBefore[1]!) / seconds];
     const at1 = await loadRounds(limitsFloor, [off, on], 1);
-    // Each round's on over off (the two ran back to back in it), the median of the rounds.
-    const onRounds = at16.results.get(on)!.roundsCpu;
-    const offRounds = at16.results.get(off)!.roundsCpu;
-    const cpuOnOverOff = median(onRounds.map((cpu, round) => cpu / offRounds[round]!));
+    // Each round's ratio of two servers (which ran back to back in it), the median of the rounds.
+    const roundsRatio = (of: Server, over: Server): number => {
+      const overRounds = at16.results.get(over)!.roundsCpu;
+      return median(at16.results.get(of)!.roundsCpu.map((cpu, round) => cpu / overRounds[round]!));
+    };
+    const cpuOnOverOff = roundsRatio(on, off);
+    const storeOverNone = roundsRatio(off, noStore);
+    const cpu = (server: Server): number => at16.results.get(server)!.cpuUsPerRequest;
     const p50AddedMs = at1.results.get(on)!.p50 - at1.results.get(off)!.p50;
     const failed = [...at16.results.values(), ...at1.results.values()].reduce((sum, r) => sum + r.errors, 0);
-    results.limits = { cpuUsPerRequestOff: at16.results.get(off)!.cpuUsPerRequest, cpuUsPerRequestOn: at16.results.get(on)!.cpuUsPerRequest, cpuOnOverOff, p50AddedMs, storeRequestsPerSecond: storeRate, failed };
+    results.limits = {
+      cpuUsPerRequestNoStore: cpu(noStore),
+      cpuUsPerRequestOff: cpu(off),
+      cpuUsPerRequestOn: cpu(on),
+      cpuOnOverOff,
+      storeOverNone,
+      p50AddedMs,
+      storeRequestsPerSecond: onStoreRate,
+      storeRequestsPerSecondWithoutLimits: offStoreRate,
+      failed,
+    };
     Object.assign(targets, { limitsCpuOverOff: cpuOnOverOff, limitsAddedP50Ms: p50AddedMs });
     rows.push('');
-    rows.push(`Client key limits on (counts shared through Table Storage, Azurite) against off, each alone on a core, 16 clients, ${ROUNDS} rounds: CPU per request ${fixed(at16.results.get(off)!.cpuUsPerRequest, 0)} → ${fixed(at16.results.get(on)!.cpuUsPerRequest, 0)} µs (${fixed(cpuOnOverOff)}x, median of the rounds' ratios)`);
-    rows.push(`  p50 at 1 client: ${fixed(at1.results.get(off)!.p50, 3)} → ${fixed(at1.results.get(on)!.p50, 3)} ms (${p50AddedMs >= 0 ? '+' : ''}${fixed(p50AddedMs, 3)} ms); the store saw ${fixed(storeRate, 1)} requests/s from the instance (one key)`);
+    rows.push(
+      `Client key limits on (counts shared through Table Storage, Azurite) against off (the same store), each alone on a core, 16 clients, ${ROUNDS} rounds: CPU per request ${fixed(cpu(off), 0)} → ${fixed(cpu(on), 0)} µs (${fixed(cpuOnOverOff)}x, median of the rounds' ratios)`,
+    );
+    rows.push(`  p50 at 1 client: ${fixed(at1.results.get(off)!.p50, 3)} → ${fixed(at1.results.get(on)!.p50, 3)} ms (${p50AddedMs >= 0 ? '+' : ''}${fixed(p50AddedMs, 3)} ms); the store saw ${fixed(onStoreRate, 1)} requests/s from the instance with limits (one key), ${fixed(offStoreRate, 1)} without (the ledger alone)`);
+    rows.push(`  the store itself (usage ledger and object ownership, no limits) against no store: ${fixed(cpu(noStore), 0)} → ${fixed(cpu(off), 0)} µs (${fixed(storeOverNone)}x)`);
   } finally {
     if (CORES !== undefined) pin(process.pid, CORES.all);
-    for (const server of [limitsEmulator, limitsFloor, off, on]) server.child.kill();
+    for (const server of [limitsEmulator, ...servers]) server.child.kill();
     await store.close();
   }
 }
