@@ -451,7 +451,8 @@ async function main(): Promise<void> {
   const targets: Record<string, number> = {};
   // The Functions worker's figures, from the runs below, for the sizing at the end.
   const worker = { cpuUsPerRequest: Number.NaN, cpuUsPerChunk: Number.NaN, hostCpuUsPerRequest: Number.NaN, hostCpuUsPerChunk: Number.NaN, idleMb: Number.NaN, mbPerOpenStream: Number.NaN };
-  const rows: string[] = [];
+  // Every server runs this Node (scripts/bench.mjs picks the one Azure runs the app on).
+  const rows: string[] = [`Node ${process.version}, every process`];
   if (process.env.BENCH_ONLY === 'limits') {
     // One section alone, for working on it: `BENCH_ONLY=limits npm run bench`.
     await limitsSection(results, targets, rows);
