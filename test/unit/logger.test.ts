@@ -15,6 +15,7 @@ function stdoutOf(script: string): string {
 describe('formatLogLine', () => {
   it('writes key=value pairs, quoting values with blanks and leaving out undefined ones', () => {
     expect(formatLogLine('request', { status: 200, client: 'team a', model: 'gpt-4o', gone: undefined })).toBe('request status=200 client="team a" model=gpt-4o');
+    expect(formatLogLine('start', { ms: 12.5, ready: true, reason: null, empty: '' })).toBe('start ms=12.5 ready=true reason=null empty=');
   });
 
   it('escapes control characters, so a value cannot write terminal codes or a second line into the log', () => {
