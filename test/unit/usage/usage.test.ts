@@ -19,6 +19,32 @@ describe('lastUsage', () => {
     expect(lastUsage('data: {"choices":[{"delta":{"content":"usage"}}],"usage":null}\n\n')).toBeUndefined();
     expect(lastUsage('{"usage":{"prompt_tokens":1')).toBeUndefined();
   });
+
+  it('reads the usage object as JSON.parse would, whatever its details, blanks and escapes', () => {
+    const azure =
+      '{"choices":[],"usage":{"completion_tokens":21,"completion_tokens_details":{"accepted_prediction_tokens":0,"reasoning_tokens":0},' +
+      '"prompt_tokens":11,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":0},"total_tokens":32},"prompt_filter_results":[{"prompt_index":0}]}';
+    expect(lastUsage(azure)).toEqual({ prompt: 11, completion: 21, total: 32 });
+    // Fields nested in the details are not the usage's own.
+    expect(lastUsage('{"usage":{"details":{"prompt_tokens":99,"note":"a \\"}\\" b"},"prompt_tokens":1,"completion_tokens":2}}')).toEqual({ prompt: 1, completion: 2, total: 3 });
+    expect(lastUsage('{ "usage" :\n { "prompt_tokens" : 7 ,\t"total_tokens": 1e1 } }')).toEqual({ prompt: 7, completion: 0, total: 10 });
+    // The last of a repeated field wins; one that is not a number counts as absent.
+    expect(lastUsage('{"usage":{"prompt_tokens":1,"prompt_tokens":2,"completion_tokens":"3"}}')).toEqual({ prompt: 2, completion: 0, total: 2 });
+    expect(lastUsage('{"usage":{"prompt_tokens":1,"prompt_tokens":null}}')).toBeUndefined();
+    // An escaped key names the same field.
+    expect(lastUsage('{"usage":{"prompt\\u005ftokens":4}}')).toEqual({ prompt: 4, completion: 0, total: 4 });
+    // Not JSON's shape, or cut off: the usage before it is read instead.
+    const earlier = 'data: {"usage":{"prompt_tokens":5,"completion_tokens":1}}\n\n';
+    expect(lastUsage(`${earlier}data: {"usage":{"prompt_tokens":6 "completion_tokens":1}}\n\n`)).toEqual({ prompt: 5, completion: 1, total: 6 });
+    expect(lastUsage(`${earlier}data: {"usage":{"prompt_tokens":-}}\n\n`)).toEqual({ prompt: 5, completion: 1, total: 6 });
+    expect(lastUsage(`${earlier}data: {"usage":{"prompt_tokens":6,"details":{"a":[1,2}`)).toEqual({ prompt: 5, completion: 1, total: 6 });
+    expect(lastUsage('{"usage":{}}')).toBeUndefined();
+    // A key at the very start, and none: the search ends.
+    expect(lastUsage('"usage":null')).toBeUndefined();
+    expect(lastUsage('"usage":{"prompt_tokens":2}')).toEqual({ prompt: 2, completion: 0, total: 2 });
+    expect(lastUsage('u')).toBeUndefined();
+    expect(lastUsage('')).toBeUndefined();
+  });
 });
 
 describe('createUsageStage', () => {
