@@ -2,7 +2,6 @@
  * The proxy: one `handle(Request) => Response` over the route table, independent of any host. Every failure a
  * client can see leaves here as an OpenAI-shaped error with the right status; nothing else escapes.
  */
-import { randomUUID } from 'node:crypto';
 import { Balancer } from './pool/balancer';
 import type { ProxyConfig } from './config/config';
 import { staticConfigSource, type ConfigSource } from './config/configSource';
@@ -22,6 +21,7 @@ import { ERROR_CATALOGUE, errorResponse, proxyError, ProxyError } from './errors
 import { openaiForward } from './handlers/openaiForward';
 import type { BodyOutcome } from './streams/bodyStage';
 import { consoleLogger, type Logger } from './logger';
+import { newRequestId } from './requestId';
 import type { ProxyRequest } from './http/proxyRequest';
 import { discardBody, hasBody, toWebResponse, withBodyStage, type ProxyResponse } from './http/proxyResponse';
 import type { RequestMetrics, RequestRecord } from './usage/metrics';
@@ -144,7 +144,7 @@ export class OpenAIProxy {
       // Azure's own figures of a family the key has no limit in would read as the key's: dropped.
       if (figures.length < RATE_LIMIT_HEADERS.length) for (const name of RATE_LIMIT_HEADERS) if (!figures.some(([set]) => set === name) && response.headers.has(name)) response.headers.delete(name);
     }
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     response.headers.set('x-proxy-request-id', requestId);
     let ttfbMs: number | undefined;
     const log = (outcome: BodyOutcome | 'no-body'): void => {
