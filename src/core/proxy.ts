@@ -7,7 +7,7 @@ import type { ProxyConfig } from './config/config';
 import { staticConfigSource, type ConfigSource } from './config/configSource';
 import type { ProxyServices, QuotaState, RequestContext } from './context';
 import { MemoryCounterStore, SharedCounters, type CounterStore } from './limits/counters';
-import { Limiter, RATE_LIMIT_HEADERS } from './limits/limiter';
+import { Limiter } from './limits/limiter';
 import { costOf } from './limits/keyLimits';
 import { MemoryLedgerStore, UsageLedger, type LedgerStore } from './usage/ledger';
 import { Ownership } from './ownership/ownership';
@@ -138,12 +138,7 @@ export class OpenAIProxy {
     }
     addCorsHeaders(response.headers, config.corsAllowOrigin, request.headers.get('origin'), request.method);
     // A limited key's figures (this request counted) replace Azure's, which are the whole resource's.
-    if (quota.account !== undefined) {
-      const figures = services.limiter.headers(services.limiter.figures(quota.account));
-      for (const [name, value] of figures) response.headers.set(name, value);
-      // Azure's own figures of a family the key has no limit in would read as the key's: dropped.
-      if (figures.length < RATE_LIMIT_HEADERS.length) for (const name of RATE_LIMIT_HEADERS) if (!figures.some(([set]) => set === name) && response.headers.has(name)) response.headers.delete(name);
-    }
+    if (quota.account !== undefined) services.limiter.setHeaders(response.headers, services.limiter.figures(quota.account));
     const requestId = newRequestId();
     response.headers.set('x-proxy-request-id', requestId);
     let ttfbMs: number | undefined;

@@ -120,42 +120,57 @@ export class Limiter {
    */
   record(account: QuotaAccount, tokens: number, cost?: number): void {
     const windows = windowsAt(this.#counters.now(), this.#counters.minuteMs);
-    for (const [scope] of this.#scopes(account)) {
-      const ids = this.#idsOf(scope, windows);
-      if (tokens > 0) for (const id of [ids.tokens.current, ids.tokens.day, ids.tokens.month]) this.#counters.add(account.key, id, tokens);
-      if (cost !== undefined && cost > 0) for (const id of [ids.cost.day, ids.cost.month]) this.#counters.add(account.key, id, cost);
+    this.#recordScope(account.key, WHOLE_KEY, windows, tokens, cost);
+    if (this.#modelLimits(account) !== undefined) this.#recordScope(account.key, account.model as string, windows, tokens, cost);
+  }
+
+  #recordScope(key: string, scope: string, windows: Windows, tokens: number, cost: number | undefined): void {
+    const ids = this.#idsOf(scope, windows);
+    const counters = this.#counters;
+    if (tokens > 0) {
+      counters.add(key, ids.tokens.current, tokens);
+      counters.add(key, ids.tokens.day, tokens);
+      counters.add(key, ids.tokens.month, tokens);
+    }
+    if (cost !== undefined && cost > 0) {
+      counters.add(key, ids.cost.day, cost);
+      counters.add(key, ids.cost.month, cost);
     }
   }
 
-  /** The figures of every limit that applies now. */
+  /**
+   * The figures of every limit that applies now: the key's, and its model's own where it has some. Each scope is
+   * figured in turn into one pair of figures (a list of scopes made per request cost more than the figuring).
+   */
   figures(account: QuotaAccount, windows: Windows = windowsAt(this.#counters.now(), this.#counters.minuteMs)): Figures {
-    let requests: Figure | undefined;
-    let tokens: Figure | undefined;
-    for (const [scope, set] of this.#scopes(account)) {
-      if (set.requestsPerMinute !== undefined) {
-        const used = this.#sliding(account.key, 'r', scope, windows);
-        requests = tighter(requests, { limit: set.requestsPerMinute, remaining: Math.max(0, Math.floor(set.requestsPerMinute - used)), resetMs: this.#settleMs(account.key, 'r', scope, windows) });
-      }
-      if (set.tokensPerMinute !== undefined) {
-        const used = this.#sliding(account.key, 't', scope, windows);
-        tokens = tighter(tokens, { limit: set.tokensPerMinute, remaining: Math.max(0, Math.floor(set.tokensPerMinute - used)), resetMs: this.#settleMs(account.key, 't', scope, windows) });
-      }
-      const ids = this.#idsOf(scope, windows);
-      if (set.tokensPerDay !== undefined) tokens = tighter(tokens, this.#budgetFigure(account.key, set.tokensPerDay, ids.tokens.day, windows.msToDayEnd));
-      if (set.tokensPerMonth !== undefined) tokens = tighter(tokens, this.#budgetFigure(account.key, set.tokensPerMonth, ids.tokens.month, windows.msToMonthEnd));
+    const figures: Figures = { requests: undefined, tokens: undefined };
+    this.#scopeFigures(account.key, WHOLE_KEY, account.limits, windows, figures);
+    const own = this.#modelLimits(account);
+    if (own !== undefined) this.#scopeFigures(account.key, account.model as string, own, windows, figures);
+    return figures;
+  }
+
+  /** A model's own limits, when the account's model has some. */
+  #modelLimits(account: QuotaAccount): LimitSet | undefined {
+    return account.model === undefined ? undefined : account.limits.models?.[account.model];
+  }
+
+  #scopeFigures(key: string, scope: string, set: LimitSet, windows: Windows, figures: Figures): void {
+    if (set.requestsPerMinute !== undefined) {
+      const used = this.#sliding(key, 'r', scope, windows);
+      figures.requests = tighter(figures.requests, { limit: set.requestsPerMinute, remaining: Math.max(0, Math.floor(set.requestsPerMinute - used)), resetMs: this.#settleMs(key, 'r', scope, windows) });
     }
-    return { requests, tokens };
+    if (set.tokensPerMinute !== undefined) {
+      const used = this.#sliding(key, 't', scope, windows);
+      figures.tokens = tighter(figures.tokens, { limit: set.tokensPerMinute, remaining: Math.max(0, Math.floor(set.tokensPerMinute - used)), resetMs: this.#settleMs(key, 't', scope, windows) });
+    }
+    const ids = this.#idsOf(scope, windows);
+    if (set.tokensPerDay !== undefined) figures.tokens = tighter(figures.tokens, this.#budgetFigure(key, set.tokensPerDay, ids.tokens.day, windows.msToDayEnd));
+    if (set.tokensPerMonth !== undefined) figures.tokens = tighter(figures.tokens, this.#budgetFigure(key, set.tokensPerMonth, ids.tokens.month, windows.msToMonthEnd));
   }
 
   #budgetFigure(key: string, limit: number, id: string, resetMs: number): Figure {
     return { limit, remaining: Math.max(0, limit - this.#counters.get(key, id)), resetMs };
-  }
-
-  #scopes(account: QuotaAccount): Array<[scope: string, set: LimitSet]> {
-    const scopes: Array<[string, LimitSet]> = [[WHOLE_KEY, account.limits]];
-    const own = account.model === undefined ? undefined : account.limits.models?.[account.model];
-    if (own !== undefined && account.model !== undefined) scopes.push([account.model, own]);
-    return scopes;
   }
 
   /** A scope's per-minute counter ids, this minute's and the last's, of requests or of tokens. */
@@ -241,13 +256,31 @@ export class Limiter {
   /** OpenAI's `x-ratelimit-*` headers for figures, as name and value pairs. */
   headers(figures: Figures): Array<[string, string]> {
     const headers: Array<[string, string]> = [];
-    const { requests, tokens } = figures;
-    if (requests !== undefined) {
-      headers.push(['x-ratelimit-limit-requests', String(requests.limit)], ['x-ratelimit-remaining-requests', String(requests.remaining)], ['x-ratelimit-reset-requests', formatReset(requests.resetMs)]);
-    }
-    if (tokens !== undefined) {
-      headers.push(['x-ratelimit-limit-tokens', String(tokens.limit)], ['x-ratelimit-remaining-tokens', String(tokens.remaining)], ['x-ratelimit-reset-tokens', formatReset(tokens.resetMs)]);
-    }
+    writeFigures(figures, (name, value) => headers.push([name, value]));
     return headers;
+  }
+
+  /**
+   * Puts a limited key's figures in an answer's headers, in place of Azure's (which are the whole resource's),
+   * and drops Azure's of a family the key has no limit in, which would read as the key's.
+   */
+  setHeaders(headers: Headers, figures: Figures): void {
+    writeFigures(figures, (name, value) => headers.set(name, value));
+    if (figures.requests === undefined) for (let i = 0; i < 3; i++) headers.delete(RATE_LIMIT_HEADERS[i] as string);
+    if (figures.tokens === undefined) for (let i = 3; i < 6; i++) headers.delete(RATE_LIMIT_HEADERS[i] as string);
+  }
+}
+
+/** Writes figures as OpenAI's headers, in RATE_LIMIT_HEADERS' order. */
+function writeFigures({ requests, tokens }: Figures, put: (name: string, value: string) => void): void {
+  if (requests !== undefined) {
+    put('x-ratelimit-limit-requests', String(requests.limit));
+    put('x-ratelimit-remaining-requests', String(requests.remaining));
+    put('x-ratelimit-reset-requests', formatReset(requests.resetMs));
+  }
+  if (tokens !== undefined) {
+    put('x-ratelimit-limit-tokens', String(tokens.limit));
+    put('x-ratelimit-remaining-tokens', String(tokens.remaining));
+    put('x-ratelimit-reset-tokens', formatReset(tokens.resetMs));
   }
 }
