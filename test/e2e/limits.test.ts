@@ -122,6 +122,8 @@ describe('limits per client key', () => {
     const { response } = await new OpenAI({ apiKey: 'alice-key', baseURL: limited, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(response.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
     expect(response.headers.get('x-ratelimit-remaining-requests')).toBeNull();
+    // One host at a time (afterEach closes the last one started).
+    await host.close();
     const byRequests = await start({ requestsPerMinute: 50 });
     const second = await new OpenAI({ apiKey: 'alice-key', baseURL: byRequests, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('49');
