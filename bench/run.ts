@@ -8,8 +8,8 @@
  *  - the latency each adds over the direct call (p50, p99);
  *  - for streams, the time to the first chunk and the gap between chunks, over the direct call's;
  *  - the proxy's resident memory with 1,000 streams open at once, on the local host and in the Functions worker;
- *  - the CPU time per request and the latency with a client key's limits on, against the same proxy without, its
- *    counts exchanged with Table Storage (Azurite), and the rate of requests that store sees from one instance;
+ *  - the CPU time per request and the latency with a client key's limits on, against the same proxy (and the same
+ *    usage store, Azurite's Table Storage) without, and the rate of requests that store sees from one instance;
  *  - the package Azure runs (scripts/package.mjs): its zipped size, and the time for the worker to load it;
  *  - from those, the HTTP concurrency one Flex Consumption instance holds (bench/deployment.ts).
  * The Functions path runs the package, as Azure does.
