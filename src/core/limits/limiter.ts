@@ -38,15 +38,9 @@ export interface Figures {
 
 const WHOLE_KEY = '*';
 
-/** The headers OpenAI's rate-limit figures go in (and Azure's, for the whole resource). */
-export const RATE_LIMIT_HEADERS = [
-  'x-ratelimit-limit-requests',
-  'x-ratelimit-remaining-requests',
-  'x-ratelimit-reset-requests',
-  'x-ratelimit-limit-tokens',
-  'x-ratelimit-remaining-tokens',
-  'x-ratelimit-reset-tokens',
-] as const;
+/** The headers OpenAI's rate-limit figures go in (and Azure's, for the whole resource), by family. */
+const REQUEST_FIGURE_HEADERS = ['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'] as const;
+const TOKEN_FIGURE_HEADERS = ['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'] as const;
 
 function tighter(a: Figure | undefined, b: Figure | undefined): Figure | undefined {
   if (a === undefined) return b;
@@ -121,7 +115,8 @@ export class Limiter {
   record(account: QuotaAccount, tokens: number, cost?: number): void {
     const windows = windowsAt(this.#counters.now(), this.#counters.minuteMs);
     this.#recordScope(account.key, WHOLE_KEY, windows, tokens, cost);
-    if (this.#modelLimits(account) !== undefined) this.#recordScope(account.key, account.model as string, windows, tokens, cost);
+    const { model } = account;
+    if (model !== undefined && account.limits.models?.[model] !== undefined) this.#recordScope(account.key, model, windows, tokens, cost);
   }
 
   #recordScope(key: string, scope: string, windows: Windows, tokens: number, cost: number | undefined): void {
@@ -145,14 +140,10 @@ export class Limiter {
   figures(account: QuotaAccount, windows: Windows = windowsAt(this.#counters.now(), this.#counters.minuteMs)): Figures {
     const figures: Figures = { requests: undefined, tokens: undefined };
     this.#scopeFigures(account.key, WHOLE_KEY, account.limits, windows, figures);
-    const own = this.#modelLimits(account);
-    if (own !== undefined) this.#scopeFigures(account.key, account.model as string, own, windows, figures);
+    const { model } = account;
+    const own = model === undefined ? undefined : account.limits.models?.[model];
+    if (model !== undefined && own !== undefined) this.#scopeFigures(account.key, model, own, windows, figures);
     return figures;
-  }
-
-  /** A model's own limits, when the account's model has some. */
-  #modelLimits(account: QuotaAccount): LimitSet | undefined {
-    return account.model === undefined ? undefined : account.limits.models?.[account.model];
   }
 
   #scopeFigures(key: string, scope: string, set: LimitSet, windows: Windows, figures: Figures): void {
@@ -266,12 +257,12 @@ export class Limiter {
    */
   setHeaders(headers: Headers, figures: Figures): void {
     writeFigures(figures, (name, value) => headers.set(name, value));
-    if (figures.requests === undefined) for (let i = 0; i < 3; i++) headers.delete(RATE_LIMIT_HEADERS[i] as string);
-    if (figures.tokens === undefined) for (let i = 3; i < 6; i++) headers.delete(RATE_LIMIT_HEADERS[i] as string);
+    if (figures.requests === undefined) for (const name of REQUEST_FIGURE_HEADERS) headers.delete(name);
+    if (figures.tokens === undefined) for (const name of TOKEN_FIGURE_HEADERS) headers.delete(name);
   }
 }
 
-/** Writes figures as OpenAI's headers, in RATE_LIMIT_HEADERS' order. */
+/** Writes figures as OpenAI's headers, requests' then tokens'. */
 function writeFigures({ requests, tokens }: Figures, put: (name: string, value: string) => void): void {
   if (requests !== undefined) {
     put('x-ratelimit-limit-requests', String(requests.limit));
