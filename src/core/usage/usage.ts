@@ -42,7 +42,7 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const MINUS = 0x2d;
-/** `u`, the rarest byte of `"usage"` in an answer, looked for natively (memrchr) before the rest is compared. */
+/** `u`, the first letter of `"usage"`, looked for natively (memrchr) before the rest is compared. */
 const U = 0x75;
 
 function isBlank(c: number | undefined): boolean {
@@ -139,7 +139,8 @@ function usageAt(bytes: Buffer, start: number): TokenUsage | undefined {
         const c = bytes[i] as number;
         const number = c === MINUS || (c >= 0x30 && c <= 0x39) ? Number(bytes.toString('latin1', i, valueEnd)) : undefined;
         if (Number.isNaN(number)) return undefined;
-        values[field] = number;
+        // As toTokenUsage: a number too large to be finite (1e999) counts as absent.
+        values[field] = number !== undefined && Number.isFinite(number) ? number : undefined;
       }
       i = skipBlanks(bytes, valueEnd);
       if (bytes[i] === CLOSE_BRACE) break;

@@ -31,6 +31,7 @@ describe('lastUsage', () => {
     // The last of a repeated field wins; one that is not a number counts as absent.
     expect(lastUsage('{"usage":{"prompt_tokens":1,"prompt_tokens":2,"completion_tokens":"3"}}')).toEqual({ prompt: 2, completion: 0, total: 2 });
     expect(lastUsage('{"usage":{"prompt_tokens":1,"prompt_tokens":null}}')).toBeUndefined();
+    expect(lastUsage('{"usage":{"prompt_tokens":1,"completion_tokens":1e999}}')).toEqual({ prompt: 1, completion: 0, total: 1 });
     // An escaped key names the same field.
     expect(lastUsage('{"usage":{"prompt\\u005ftokens":4}}')).toEqual({ prompt: 4, completion: 0, total: 4 });
     // Not JSON's shape, or cut off: the usage before it is read instead.
