@@ -322,7 +322,7 @@ export class AzureOpenAIEmulator {
    */
   #realtimeClientSecret(body: ParsedBody): Reply {
     const request = body.json ?? {};
-    const session = typeof request.session === 'object' && request.session !== null && !Array.isArray(request.session) ? (request.session as Record<string, unknown>) : undefined;
+    const session = isObject(request.session) ? request.session : undefined;
     const model = session?.model;
     if (session === undefined || typeof model !== 'string' || model === '') throw validationError("Missing required parameter: 'session.model'.", 'session.model');
     const deployment = this.#deployments.get(model);
@@ -330,7 +330,7 @@ export class AzureOpenAIEmulator {
     if (deployment.kind !== 'realtime') {
       throw azureError(400, 'OperationNotSupported', `The realtime operation does not work with the specified model, ${deployment.model}. Please choose different model and try again.`);
     }
-    const expiresAfter = typeof request.expires_after === 'object' && request.expires_after !== null ? (request.expires_after as Record<string, unknown>).seconds : undefined;
+    const expiresAfter = isObject(request.expires_after) ? request.expires_after.seconds : undefined;
     const seconds = typeof expiresAfter === 'number' && expiresAfter >= 10 && expiresAfter <= 7200 ? expiresAfter : 600;
     const expiresAt = Math.floor(Date.now() / 1000) + seconds;
     return json({ value: `ek_${randomUUID().replaceAll('-', '')}`, expires_at: expiresAt, session: { type: 'realtime', object: 'realtime.session', id: `sess_${randomUUID().replaceAll('-', '')}`, ...session, model, expires_at: expiresAt } });
