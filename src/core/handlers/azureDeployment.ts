@@ -10,6 +10,7 @@ import type { RouteHandler } from '../context';
 import { replaceTopLevelModel, requestStreamUsage } from '../http/jsonModel';
 import { readJsonBody, requireModel } from '../http/requestBody';
 import { callDeployment } from '../pool/backendCall';
+import { backendKey } from '../pool/balancer';
 import { callerOf } from '../auth/caller';
 import { deploymentFor } from './deploymentModel';
 import { chatFileReferences } from '../ownership/ownership';
@@ -78,7 +79,7 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const fixesFor = (backend: Backend): string[] => {
       const known = knownRefused(knownModel(config, backend, model));
       // No deployment refused anything yet (the usual case): no key is made to look one up.
-      const learned = refusedParameters.isEmpty ? undefined : refusedParameters.get(deploymentKey(config, backend));
+      const learned = refusedParameters.isEmpty ? undefined : refusedParameters.get(backendKey(backend, config.azure.endpoint));
       if (known.size === 0 && (learned === undefined || learned.size === 0) && refused.size === 0) return [];
       return [...new Set([...known, ...(learned ?? []), ...refused])].filter((param) => body.json[param] !== undefined);
     };
@@ -116,15 +117,10 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
       // Nothing has reached the client: the request goes again with the field fixed, and later ones to this
       // deployment are fixed before their first call.
       refused.add(param);
-      refusedParameters.add(deploymentKey(config, answered), param);
+      refusedParameters.add(backendKey(answered, config.azure.endpoint), param);
       logFields.parameter_retries = retry + 1;
       response = await call();
     }
     return response;
   };
-}
-
-/** A deployment as the refused parameters are learned for it: its name on its resource. */
-function deploymentKey(config: ProxyConfig, backend: Backend): string {
-  return `${backend.deployment}@${backend.endpoint ?? config.azure.endpoint}`;
 }
