@@ -4,6 +4,8 @@
  * fixes the field Azure names and sends again before anything reaches the client, remembers what the deployment
  * refused, and fixes `max_tokens` before the first call where the model is known to reason. A setting turns it off.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { AzureOpenAIEmulator, EMULATOR_API_KEY, type RecordedRequest } from '../../src/emulator/server';
 import { loadConfig } from '../../src/core/config/config';
@@ -12,7 +14,7 @@ import { MemoryDeployments, type DiscoveredDeployment } from '../../src/core/dis
 import { DeploymentDiscovery, withDiscovery } from '../../src/core/discovery/discovery';
 import { createProxy } from '../../src/core/proxy';
 import { startLocalHost } from '../../src/hosting/node/localHost';
-import { capturingLogger, startStack, type Stack } from '../support/stack';
+import { capturingLogger, startProxy, startStack, type Stack } from '../support/stack';
 
 const DEPLOYMENTS = [
   { name: 'gpt-4o', model: 'gpt-4o-2024-08-06', kind: 'chat' as const },
@@ -99,6 +101,32 @@ describe('parameters a reasoning deployment refuses', () => {
     expect(sentTo('reasoner-2', from)).toHaveLength(1);
     await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 5, temperature: 0.3, messages: [{ role: 'user', content: 'hi' }] });
     expect(sentTo('gpt-4o', from)[0]).toMatchObject({ max_tokens: 5, temperature: 0.3 });
+  });
+});
+
+describe('a pool whose resources name their deployments alike', () => {
+  it('remembers a refusal for the resource that refused it, not the first of that name', async () => {
+    // The first resource is busy (429 for a minute), so the pool's second answers, and refuses max_tokens.
+    const busy = createServer((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+      res.end('{"error":{"code":"429","message":"Requests have exceeded the rate limit."}}');
+    });
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyUrl = `http://127.0.0.1:${(busy.address() as AddressInfo).port}`;
+    const second = await AzureOpenAIEmulator.start({ deployments: DEPLOYMENTS });
+    const proxy = await startProxy({ AZURE_OPENAI_ENDPOINT: busyUrl, AZURE_OPENAI_MODEL_MAPPER: `pooled=${busyUrl}/reasoner?priority=1|${second.url}/reasoner?priority=2` });
+    try {
+      const pooled = new OpenAI({ apiKey: EMULATOR_API_KEY, baseURL: proxy.baseURL, maxRetries: 0 });
+      await pooled.chat.completions.create({ model: 'pooled', max_tokens: 20, messages: [{ role: 'user', content: 'first' }] });
+      expect(second.requests).toHaveLength(2);
+      // Learned for the resource that refused it: the next request there is fixed before its first call.
+      await pooled.chat.completions.create({ model: 'pooled', max_tokens: 20, messages: [{ role: 'user', content: 'second' }] });
+      expect(second.requests).toHaveLength(3);
+      expect(JSON.parse(second.requests[2]!.body)).toMatchObject({ max_completion_tokens: 20 });
+    } finally {
+      busy.closeAllConnections();
+      await Promise.all([proxy.close(), second.close(), new Promise((resolve) => busy.close(resolve))]);
+    }
   });
 });
 

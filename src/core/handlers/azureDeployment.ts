@@ -9,7 +9,7 @@ import type { Backend } from '../config/modelMap';
 import type { RouteHandler } from '../context';
 import { replaceTopLevelModel, requestStreamUsage } from '../http/jsonModel';
 import { readJsonBody, requireModel } from '../http/requestBody';
-import { callDeployment } from '../pool/backendCall';
+import { callDeployment, type DeploymentAnswer } from '../pool/backendCall';
 import { backendKey } from '../pool/balancer';
 import { callerOf } from '../auth/caller';
 import { deploymentFor } from './deploymentModel';
@@ -18,7 +18,6 @@ import { editTopLevelKeys } from '../http/jsonModel';
 import { knownRefused, parameterEdit, refusedParameter } from '../azure/reasoningParameters';
 import { MAX_ERROR_BODY_BYTES, readAzureJson } from '../azure/azureResponse';
 import { jsonResponse, type OpenAIErrorBody } from '../errors/catalogue';
-import type { ProxyResponse } from '../http/proxyResponse';
 
 export interface DeploymentOperationOptions {
   /** The path after the deployment, e.g. `chat/completions`. */
@@ -83,7 +82,7 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
       if (known.size === 0 && (learned === undefined || learned.size === 0) && refused.size === 0) return [];
       return [...new Set([...known, ...(learned ?? []), ...refused])].filter((param) => body.json[param] !== undefined);
     };
-    const call = (): Promise<ProxyResponse> =>
+    const call = (): Promise<DeploymentAnswer> =>
       callDeployment(context, {
         model,
         backends: resolution.backends,
@@ -105,21 +104,21 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
         },
         relay: (backend) => ({ streamCompat: config.streamCompat && options.streamCompat === true, dropUsageChunk: addsUsage(backend) }),
       });
-    let response = await call();
+    let { response, backend: answered } = await call();
     for (let retry = 0; translating && response.status === 400 && retry < MAX_PARAMETER_RETRIES; retry++) {
       // Azure's error, already in OpenAI's shape (relayAzureResponse) and cut to the size it reads: read whole.
       const error = (await readAzureJson(response, MAX_ERROR_BODY_BYTES, "Azure's error")) as OpenAIErrorBody;
       const param = refusedParameter(response.status, error);
-      const answered = typeof logFields.deployment === 'string' ? resolution.backends.find((backend) => backend.deployment === logFields.deployment) : undefined;
-      if (param === undefined || refused.has(param) || body.json[param] === undefined || answered === undefined) {
+      if (param === undefined || refused.has(param) || body.json[param] === undefined) {
         return jsonResponse(response.status, error, response.headers);
       }
-      // Nothing has reached the client: the request goes again with the field fixed, and later ones to this
-      // deployment are fixed before their first call.
+      // Nothing has reached the client: the request goes again with the field fixed, and later ones to the
+      // deployment that refused it (this resource's: a pool's resources may name theirs alike) are fixed before
+      // their first call.
       refused.add(param);
       refusedParameters.add(backendKey(answered, config.azure.endpoint), param);
       logFields.parameter_retries = retry + 1;
-      response = await call();
+      ({ response, backend: answered } = await call());
     }
     return response;
   };

@@ -142,7 +142,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
     };
     try {
       // A streamed upload cannot be sent twice, so the pool gets one attempt (at the backend it chooses).
-      return await callDeployment(context, {
+      const { response } = await callDeployment(context, {
         model,
         backends: resolution.backends,
         family: options.family,
@@ -156,6 +156,7 @@ export function deploymentMultipartOperation(options: DeploymentOperationOptions
         },
         relay: () => ({ streamCompat: false }),
       });
+      return response;
     } catch (error) {
       await reader.cancel().catch(() => undefined);
       if (exceeded) throw bodyTooLarge(limit);

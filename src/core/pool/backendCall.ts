@@ -119,8 +119,14 @@ export interface DeploymentCall {
   relay(backend: Backend): Omit<RelayOptions, 'onUsage'>;
 }
 
+/** The relayed answer, and the backend that gave it (of a pool, perhaps not the first of its deployment's name). */
+export interface DeploymentAnswer {
+  response: ProxyResponse;
+  backend: Backend;
+}
+
 /** A deployment-scoped call over a model's pool: the URL, credential and body for each attempt, then the relay. */
-export async function callDeployment(context: RequestContext, call: DeploymentCall): Promise<ProxyResponse> {
+export async function callDeployment(context: RequestContext, call: DeploymentCall): Promise<DeploymentAnswer> {
   const { request, services, logFields } = context;
   const { config, credentials, upstream } = services;
   const { response, backend, attempts } = await callPool(context, {
@@ -143,5 +149,5 @@ export async function callDeployment(context: RequestContext, call: DeploymentCa
   const relaying = relayAzureResponse(response, { ...call.relay(backend), onUsage: recordUsageIn(logFields) });
   const relayed = relaying instanceof Promise ? await relaying : relaying;
   annotate(relayed.headers, backend, attempts, config.azure.endpoint);
-  return relayed;
+  return { response: relayed, backend };
 }
