@@ -11,20 +11,8 @@ import { Agent, request } from 'undici';
 const upstream = process.env.UPSTREAM ?? 'http://127.0.0.1:8081';
 const apiVersion = '2024-10-21';
 const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
-/**
- * With FLOOR_SPIN_US, the bench's control: the floor plus that much CPU time per request (a wait on the clock, which
- * touches no memory), so a run shows how well it measures a known difference.
- */
-const spinNs = BigInt(Math.round(Number(process.env.FLOOR_SPIN_US ?? 0) * 1000));
-
-function spin(): void {
-  if (spinNs === 0n) return;
-  const until = process.hrtime.bigint() + spinNs;
-  while (process.hrtime.bigint() < until);
-}
 
 const server = createServer((req, res) => {
-  spin();
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {

@@ -24,8 +24,7 @@
  * CPU time per request is measured twice. In the rounds above, every process shares the machine's cores, as on a
  * busy server: a process that needs more CPU also loses more of it to sharing (caches, preemption). Then again
  * with each server alone on a core and the clients and the emulator on another (`taskset`, where there are two
- * cores): that is each server's own work per request, which the CPU target is about. Those rows carry a control,
- * the floor with a known CPU cost more per request (CONTROL_US), so that each run shows how well it measured.
+ * cores): that is each server's own work per request, which the CPU target is about.
  * The Functions path has a second Node proxy in it, the stand-in host, which costs what Azure's .NET host would;
  * its rate says little about Azure's, so its row is there for its CPU time per request and its stream timing.
  * The servers write their output to log files in bench/results, not to this process: the process making the
@@ -49,12 +48,6 @@ const WARMUP_MS = 1000;
 /** Before each measured run: time for the client's pool to connect and the server to settle. */
 const SETTLE_MS = 300;
 const CONCURRENCY = [1, 16, 64];
-/**
- * The control's CPU time per request over the floor's, µs. Rows with each server alone on a core show what the run
- * measured of it: near this, the run measures CPU time well. (A spin touches no memory, so a run where the machine
- * is busy, which slows memory-heavy work such as the proxy's most, still measures it near this.)
- */
-const CONTROL_US = 30;
 /** Where each server runs alone while its own CPU time is measured: core 1, the load on core 0. */
 const CORES = availableParallelism() >= 2 && hasTaskset() ? { load: '0', server: '1', all: `0-${availableParallelism() - 1}` } : undefined;
 
@@ -77,7 +70,7 @@ function pinServers(servers: Servers, alone: boolean): void {
   if (CORES === undefined) return;
   pin(process.pid, alone ? CORES.load : CORES.all);
   pin(servers.direct.child.pid, alone ? CORES.load : CORES.all);
-  for (const server of [servers.floor, servers.control, servers.proxy, servers.functions]) {
+  for (const server of [servers.floor, servers.proxy, servers.functions]) {
     pin(server.child.pid, alone ? CORES.server : CORES.all);
     pin(server.cpuPid, alone ? CORES.server : CORES.all);
   }
@@ -135,8 +128,6 @@ async function freePort(): Promise<number> {
 interface Servers {
   direct: Server;
   floor: Server;
-  /** The floor with CONTROL_US more CPU time per request: what a run makes of a known difference. */
-  control: Server;
   /** The proxy behind the local host. */
   proxy: Server;
   /** The proxy in the Functions worker, behind the stand-in host. */
@@ -149,11 +140,10 @@ async function startServers(chunkDelayMs: number, proxyEnv: Record<string, strin
   const emulatorPort = await freePort();
   const emulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(emulatorPort), EMULATOR_CHUNK_DELAY_MS: String(chunkDelayMs) }, /emulator at (http:\/\/\S+)/);
   const floor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: emulator.url }, /listening on (http:\/\/\S+)/);
-  const control = await startProcess('control', 'bench/floor.js', { UPSTREAM: emulator.url, FLOOR_SPIN_US: String(CONTROL_US) }, /listening on (http:\/\/\S+)/);
   const env = { AZURE_OPENAI_ENDPOINT: emulator.url, ...proxyEnv };
   const proxy = await startProcess('proxy', 'src/hosting/node/localMain.js', { PORT: '0', ...env }, /listening on (http:\/\/\S+)\/v1/);
   const functions = await startProcess('functions', 'bench/functionsHost.js', { ...env, FUNCTIONS_APP_DIRECTORY: PACKAGE }, /listening on (http:\/\/\S+)\/v1/, /worker pid (\d+)/);
-  return { direct: emulator, floor, control, proxy, functions, all: [emulator, floor, control, proxy, functions] };
+  return { direct: emulator, floor, proxy, functions, all: [emulator, floor, proxy, functions] };
 }
 
 /** What a client calls on each server: Azure's URL directly, OpenAI's through the two proxies. */
@@ -437,26 +427,17 @@ async function limitsSection(results: Record<string, unknown>, targets: Record<s
   }
 }
 
-/** What a run measured of the control's known difference: its CPU time per request, and how much over the floor's. */
-function controlCell(results: ReadonlyMap<Server, LoadResult>, servers: Servers): string {
-  const control = results.get(servers.control)!.cpuUsPerRequest;
-  return `${fixed(control, 0)} (+${fixed(control - results.get(servers.floor)!.cpuUsPerRequest, 0)})`;
-}
-
 /** The floor and the proxy behind the local host, each alone on a core, at 16 and 64 clients: the CPU target's rows. */
 async function cpuSection(rows: string[]): Promise<void> {
   const servers = await startServers(0);
   try {
-    for (const server of [servers.floor, servers.control, servers.proxy]) await load(server, 16, WARMUP_MS);
+    for (const server of [servers.floor, servers.proxy]) await load(server, 16, WARMUP_MS);
     pinServers(servers, true);
-    rows.push(
-      `Server CPU time per request, ${CORES === undefined ? 'cores shared (no taskset)' : 'each server alone on a core'}, µs, ${ROUNDS} rounds: ` +
-        `floor | control (+${CONTROL_US} µs) | proxy (median of the rounds' ratios)`,
-    );
+    rows.push(`Server CPU time per request, ${CORES === undefined ? 'cores shared (no taskset)' : 'each server alone on a core'}, µs, ${ROUNDS} rounds: floor | proxy (median of the rounds' ratios)`);
     for (const concurrency of [16, 64]) {
-      const measured = await loadRounds(servers.floor, [servers.control, servers.proxy], concurrency);
+      const measured = await loadRounds(servers.floor, [servers.proxy], concurrency);
       const cpu = (server: Server): string => fixed(measured.results.get(server)!.cpuUsPerRequest, 0);
-      rows.push(`${String(concurrency).padStart(7)} | ${cpu(servers.floor)} | ${controlCell(measured.results, servers)} | ${cpu(servers.proxy)} (${fixed(measured.cpuRatios.get(servers.proxy)!)}x)`);
+      rows.push(`${String(concurrency).padStart(7)} | ${cpu(servers.floor)} | ${cpu(servers.proxy)} (${fixed(measured.cpuRatios.get(servers.proxy)!)}x)`);
     }
   } finally {
     pinServers(servers, false);
@@ -529,17 +510,15 @@ async function main(): Promise<void> {
     rows.push(`(per round, proxy/floor CPU per request: ${CONCURRENCY.map((c) => `${c}: ${throughput.proxy![c]!.roundsCpu.map((x, i) => fixed(x / throughput.floor![c]!.roundsCpu[i]!)).join(' ')}`).join('; ')})`);
 
     // Each server's own work: alone on a core.
-    const alone: Record<string, Record<number, LoadResult>> = { floor: {}, control: {}, proxy: {}, functions: {} };
-    const controlCells: Record<number, string> = {};
+    const alone: Record<string, Record<number, LoadResult>> = { floor: {}, proxy: {}, functions: {} };
     const aloneRatios: Record<string, Record<number, number>> = { proxy: {}, functions: {} };
     if (CORES !== undefined) {
       pinServers(fast, true);
       try {
         for (const concurrency of [16, 64]) {
-          const measured = await loadRounds(fast.floor, [fast.control, ...contestants], concurrency);
+          const measured = await loadRounds(fast.floor, contestants, concurrency);
           for (const [server, result] of measured.results) alone[server.name]![concurrency] = result;
           for (const server of contestants) aloneRatios[server.name]![concurrency] = measured.cpuRatios.get(server)!;
-          controlCells[concurrency] = controlCell(measured.results, fast);
         }
       } finally {
         pinServers(fast, false);
@@ -547,12 +526,10 @@ async function main(): Promise<void> {
       results.cpuAloneOnACore = alone;
       results.cpuAloneRatiosToFloor = aloneRatios;
       rows.push('');
-      rows.push(`Server CPU time per request, each server alone on a core, µs (ratio to the floor): floor | control (+${CONTROL_US} µs) | proxy | functions worker (+ stand-in host)`);
+      rows.push('Server CPU time per request, each server alone on a core, µs (ratio to the floor): floor | proxy | functions worker (+ stand-in host)');
       for (const c of [16, 64]) {
         const cpu = (name: string): string => fixed(alone[name]![c]!.cpuUsPerRequest, 0);
-        rows.push(
-          `${String(c).padStart(7)} | ${cpu('floor')} | ${controlCells[c]!} | ${cpu('proxy')} (${fixed(aloneRatios.proxy![c]!)}x) | ${cpu('functions')} (${fixed(aloneRatios.functions![c]!)}x) (+ ${fixed(alone.functions![c]!.helperCpuUsPerRequest, 0)})`,
-        );
+        rows.push(`${String(c).padStart(7)} | ${cpu('floor')} | ${cpu('proxy')} (${fixed(aloneRatios.proxy![c]!)}x) | ${cpu('functions')} (${fixed(aloneRatios.functions![c]!)}x) (+ ${fixed(alone.functions![c]!.helperCpuUsPerRequest, 0)})`);
       }
     }
     results.errors = Object.values(throughput).flatMap((byC) => Object.values(byC).map((r) => r.errors)).reduce((a, b) => a + b, 0);
@@ -595,7 +572,6 @@ async function main(): Promise<void> {
   const long = await startServers(200);
   try {
     long.floor.child.kill();
-    long.control.child.kill();
     const memory = await openStreamsMemory(long.proxy, OPEN_STREAMS);
     const functionsMemory = await openStreamsMemory(long.functions, OPEN_STREAMS);
     results.memory = memory;
