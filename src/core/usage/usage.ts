@@ -22,10 +22,24 @@ function tokens(value: unknown): number | undefined {
 /** Reads chat-style (`prompt_tokens`) and Responses-style (`input_tokens`) usage alike. */
 export function toTokenUsage(usage: unknown): TokenUsage | undefined {
   if (!isRecord(usage)) return undefined;
-  const prompt = tokens(usage.prompt_tokens) ?? tokens(usage.input_tokens);
-  const completion = tokens(usage.completion_tokens) ?? tokens(usage.output_tokens) ?? 0;
+  return usageOfCounts(tokens(usage.prompt_tokens), tokens(usage.completion_tokens), tokens(usage.total_tokens), tokens(usage.input_tokens), tokens(usage.output_tokens));
+}
+
+/**
+ * A usage from its token fields' counts (each a finite number or absent), however they were read: chat's names
+ * first, the Responses API's in their absence; no prompt count, no usage.
+ */
+function usageOfCounts(
+  promptTokens: number | undefined,
+  completionTokens: number | undefined,
+  totalTokens: number | undefined,
+  inputTokens: number | undefined,
+  outputTokens: number | undefined,
+): TokenUsage | undefined {
+  const prompt = promptTokens ?? inputTokens;
   if (prompt === undefined) return undefined;
-  return { prompt, completion, total: tokens(usage.total_tokens) ?? prompt + completion };
+  const completion = completionTokens ?? outputTokens ?? 0;
+  return { prompt, completion, total: totalTokens ?? prompt + completion };
 }
 
 /** The last non-null usage object in a text (a body's tail). */
@@ -99,7 +113,7 @@ function endOfValue(bytes: Buffer, start: number): number {
   return -1;
 }
 
-/** The usage fields read, in the order `TOKEN_FIELDS` names them. */
+/** The usage fields read, in the order `usageOfCounts` takes them. */
 const TOKEN_FIELDS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'input_tokens', 'output_tokens'].map((name) => Buffer.from(name));
 
 /** Which of TOKEN_FIELDS the key between `from` and `to` is; -1 for any other. */
@@ -149,10 +163,7 @@ function usageAt(bytes: Buffer, start: number): TokenUsage | undefined {
     }
   }
   const [promptTokens, completionTokens, totalTokens, inputTokens, outputTokens] = values;
-  const prompt = promptTokens ?? inputTokens;
-  if (prompt === undefined) return undefined;
-  const completion = completionTokens ?? outputTokens ?? 0;
-  return { prompt, completion, total: totalTokens ?? prompt + completion };
+  return usageOfCounts(promptTokens, completionTokens, totalTokens, inputTokens, outputTokens);
 }
 
 /** The usage object at `start` made with JSON.parse: for what the byte reader leaves to it. */
