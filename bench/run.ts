@@ -257,7 +257,13 @@ function summarise(samples: readonly LoadSample[]): LoadResult {
  * reversed). Also, for each contestant, the median over rounds of its rate, and of its CPU time per request,
  * over the floor's in the same round.
  */
-async function loadRounds(floor: Server, contestants: readonly Server[], concurrency: number): Promise<{ results: Map<Server, LoadResult>; rpsRatios: Map<Server, number>; cpuRatios: Map<Server, number> }> {
+interface Rounds {
+  results: Map<Server, LoadResult>;
+  rpsRatios: Map<Server, number>;
+  cpuRatios: Map<Server, number>;
+}
+
+async function loadRounds(floor: Server, contestants: readonly Server[], concurrency: number): Promise<Rounds> {
   const all = [floor, ...contestants];
   const samples = new Map<Server, LoadSample[]>(all.map((server) => [server, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -272,6 +278,21 @@ async function loadRounds(floor: Server, contestants: readonly Server[], concurr
     rpsRatios: new Map(contestants.map((server) => [server, ratio(server, (sample) => sample.rps)])),
     cpuRatios: new Map(contestants.map((server) => [server, ratio(server, (sample) => sample.cpuUsPerRequest)])),
   };
+}
+
+/** The clients at which each server's own CPU time is measured, alone on a core. */
+const ALONE_CONCURRENCY = [16, 64];
+
+/** The floor and `contestants` in rounds at ALONE_CONCURRENCY, each server alone on a core (where there are two). */
+async function roundsAloneOnACore(servers: Servers, contestants: readonly Server[]): Promise<Map<number, Rounds>> {
+  const rounds = new Map<number, Rounds>();
+  pinServers(servers, true);
+  try {
+    for (const concurrency of ALONE_CONCURRENCY) rounds.set(concurrency, await loadRounds(servers.floor, contestants, concurrency));
+  } finally {
+    pinServers(servers, false);
+  }
+  return rounds;
 }
 
 interface StreamResult {
@@ -432,15 +453,13 @@ async function cpuSection(rows: string[]): Promise<void> {
   const servers = await startServers(0);
   try {
     for (const server of [servers.floor, servers.proxy]) await load(server, 16, WARMUP_MS);
-    pinServers(servers, true);
+    const rounds = await roundsAloneOnACore(servers, [servers.proxy]);
     rows.push(`Server CPU time per request, ${CORES === undefined ? 'cores shared (no taskset)' : 'each server alone on a core'}, µs, ${ROUNDS} rounds: floor | proxy (median of the rounds' ratios)`);
-    for (const concurrency of [16, 64]) {
-      const measured = await loadRounds(servers.floor, [servers.proxy], concurrency);
+    for (const [concurrency, measured] of rounds) {
       const cpu = (server: Server): string => fixed(measured.results.get(server)!.cpuUsPerRequest, 0);
       rows.push(`${String(concurrency).padStart(7)} | ${cpu(servers.floor)} | ${cpu(servers.proxy)} (${fixed(measured.cpuRatios.get(servers.proxy)!)}x)`);
     }
   } finally {
-    pinServers(servers, false);
     for (const server of servers.all) server.child.kill();
   }
 }
@@ -513,21 +532,15 @@ async function main(): Promise<void> {
     const alone: Record<string, Record<number, LoadResult>> = { floor: {}, proxy: {}, functions: {} };
     const aloneRatios: Record<string, Record<number, number>> = { proxy: {}, functions: {} };
     if (CORES !== undefined) {
-      pinServers(fast, true);
-      try {
-        for (const concurrency of [16, 64]) {
-          const measured = await loadRounds(fast.floor, contestants, concurrency);
-          for (const [server, result] of measured.results) alone[server.name]![concurrency] = result;
-          for (const server of contestants) aloneRatios[server.name]![concurrency] = measured.cpuRatios.get(server)!;
-        }
-      } finally {
-        pinServers(fast, false);
+      for (const [concurrency, measured] of await roundsAloneOnACore(fast, contestants)) {
+        for (const [server, result] of measured.results) alone[server.name]![concurrency] = result;
+        for (const server of contestants) aloneRatios[server.name]![concurrency] = measured.cpuRatios.get(server)!;
       }
       results.cpuAloneOnACore = alone;
       results.cpuAloneRatiosToFloor = aloneRatios;
       rows.push('');
       rows.push('Server CPU time per request, each server alone on a core, µs (ratio to the floor): floor | proxy | functions worker (+ stand-in host)');
-      for (const c of [16, 64]) {
+      for (const c of ALONE_CONCURRENCY) {
         const cpu = (name: string): string => fixed(alone[name]![c]!.cpuUsPerRequest, 0);
         rows.push(`${String(c).padStart(7)} | ${cpu('floor')} | ${cpu('proxy')} (${fixed(aloneRatios.proxy![c]!)}x) | ${cpu('functions')} (${fixed(aloneRatios.functions![c]!)}x) (+ ${fixed(alone.functions![c]!.helperCpuUsPerRequest, 0)})`);
       }
