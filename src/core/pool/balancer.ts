@@ -150,7 +150,8 @@ export class Balancer {
     // A single backend, not set aside: nothing to weigh (the common case, kept cheap).
     const only = backends.length === 1 ? backends[0] : undefined;
     if (only !== undefined && !tried.has(only)) {
-      const state = this.#states.get(backendKey(only, defaultEndpoint));
+      // No backend has failed yet (the usual case): no key is made to look for a state there is none of.
+      const state = this.#states.size === 0 ? undefined : this.#states.get(backendKey(only, defaultEndpoint));
       if (this.#isAvailable(state, now)) return this.#picked(only, state, now, settings);
     }
     const untried = backends.filter((b) => !tried.has(b));
@@ -195,10 +196,11 @@ export class Balancer {
   }
 
   report(backend: Backend, outcome: Outcome, settings: RoutingSettings, defaultEndpoint: string): void {
+    // No state is made for a backend that never failed: unmapped model names (one key each) would pile up.
+    if (outcome.kind === 'success' && this.#states.size === 0) return;
     const key = backendKey(backend, defaultEndpoint);
     const now = this.#now();
     if (outcome.kind === 'success') {
-      // No state is made for a backend that never failed: unmapped model names (one key each) would pile up.
       const known = this.#states.get(key);
       if (known === undefined) return;
       count(known, now, false);

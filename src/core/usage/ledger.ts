@@ -104,6 +104,8 @@ export class UsageLedger {
   /** This process's rows, by id; written whole, and dropped once written when their hour is over. */
   readonly #rows = new Map<string, LedgerRow>();
   readonly #changed = new Set<string>();
+  /** The row the last request counted in, and what it was found by (the model as the request named it). */
+  #last: (LedgerKey & { id: string; row: LedgerRow }) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
   #flushing: Promise<void> | undefined;
@@ -117,25 +119,40 @@ export class UsageLedger {
   /** Counts one request's record (its client, model, deployment, tokens and status). */
   record(record: RequestRecord): void {
     if (record.route === undefined) return;
-    const key: LedgerKey = {
-      hour: hourOf(this.#now()),
-      key: typeof record.client === 'string' ? record.client : 'passthrough',
-      model: typeof record.model === 'string' ? record.model.slice(0, 128) : '-',
-      deployment: typeof record.deployment === 'string' ? record.deployment : '-',
-    };
-    const id = rowId(key);
-    let row = this.#rows.get(id);
-    if (row === undefined) this.#rows.set(id, (row = { hour: key.hour, key: key.key, model: key.model, deployment: key.deployment, requests: 0, promptTokens: 0, completionTokens: 0, rateLimited: 0, cost: 0 }));
+    const row = this.#rowOf(
+      hourOf(this.#now()),
+      typeof record.client === 'string' ? record.client : 'passthrough',
+      typeof record.model === 'string' ? record.model : '-',
+      typeof record.deployment === 'string' ? record.deployment : '-',
+    );
     row.requests++;
     if (typeof record.prompt_tokens === 'number') row.promptTokens += record.prompt_tokens;
     if (typeof record.completion_tokens === 'number') row.completionTokens += record.completion_tokens;
     if (record.status === 429) row.rateLimited++;
     if (typeof record.cost === 'number') row.cost += record.cost;
-    this.#changed.add(id);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => void this.flush(), LEDGER_FLUSH_MS);
       this.#timer.unref();
     }
+  }
+
+  /**
+   * The row a request counts in, marked changed. Requests in a row tend to share it (one client, one model), so the
+   * last one is kept at hand: finding it again by its id would build and hash that string for every request.
+   */
+  #rowOf(hour: string, key: string, model: string, deployment: string): LedgerRow {
+    const last = this.#last;
+    if (last !== undefined && last.hour === hour && last.key === key && last.model === model && last.deployment === deployment) {
+      this.#changed.add(last.id);
+      return last.row;
+    }
+    const named: LedgerKey = { hour, key, model: model.slice(0, 128), deployment };
+    const id = rowId(named);
+    let row = this.#rows.get(id);
+    if (row === undefined) this.#rows.set(id, (row = { ...named, requests: 0, promptTokens: 0, completionTokens: 0, rateLimited: 0, cost: 0 }));
+    this.#changed.add(id);
+    this.#last = { hour, key, model, deployment, id, row };
+    return row;
   }
 
   /** Writes the rows that changed; a failure keeps them for the next time, and is said once. */
@@ -173,5 +190,7 @@ export class UsageLedger {
     // Rows of past hours, written and unchanged since, are no longer needed here.
     const current = hourOf(this.#now());
     for (const [id, row] of this.#rows) if (row.hour < current && !this.#changed.has(id)) this.#rows.delete(id);
+    // The row at hand may be one of those (a clock set back would find it again): found by its id next time.
+    this.#last = undefined;
   }
 }

@@ -151,7 +151,7 @@ function usageAt(bytes: Buffer, start: number): TokenUsage | undefined {
       if (valueEnd < 0) return undefined;
       if (field >= 0) {
         const c = bytes[i] as number;
-        const number = c === MINUS || (c >= 0x30 && c <= 0x39) ? Number(bytes.toString('latin1', i, valueEnd)) : undefined;
+        const number = c === MINUS || (c >= 0x30 && c <= 0x39) ? numberAt(bytes, i, valueEnd) : undefined;
         if (Number.isNaN(number)) return undefined;
         // As toTokenUsage: a number too large to be finite (1e999) counts as absent.
         values[field] = number !== undefined && Number.isFinite(number) ? number : undefined;
@@ -164,6 +164,21 @@ function usageAt(bytes: Buffer, start: number): TokenUsage | undefined {
   }
   const [promptTokens, completionTokens, totalTokens, inputTokens, outputTokens] = values;
   return usageOfCounts(promptTokens, completionTokens, totalTokens, inputTokens, outputTokens);
+}
+
+/**
+ * The JSON number between `from` and `to`, as Number() reads its text (NaN if it is not one). A count, all digits
+ * and short enough to be exact, is added up from its digits: decoding each one to a string first cost more.
+ */
+function numberAt(bytes: Buffer, from: number, to: number): number {
+  if (to - from > 15) return Number(bytes.toString('latin1', from, to));
+  let value = 0;
+  for (let j = from; j < to; j++) {
+    const digit = (bytes[j] as number) - 0x30;
+    if (digit < 0 || digit > 9) return Number(bytes.toString('latin1', from, to));
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /** The usage object at `start` made with JSON.parse: for what the byte reader leaves to it. */

@@ -7,6 +7,35 @@ const T = Date.UTC(2026, 10, 28, 23, 30);
 const record = (fields: Partial<RequestRecord>): RequestRecord => ({ status: 200, ms: 1, ttfb_ms: 1, route: 'chatCompletions', ...fields });
 
 describe('the usage ledger', () => {
+  it('counts the next hour in a row of its own, and makes a row let go after its write anew', async () => {
+    const clock = { now: T };
+    const store = new MemoryLedgerStore();
+    const warnings: string[] = [];
+    const ledger = new UsageLedger(store, { logger: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined }, now: () => clock.now });
+    const alice = record({ client: 'alice', model: 'gpt-4o', deployment: 'chat-prod', prompt_tokens: 1 });
+    ledger.record(alice);
+    clock.now += 3_600_000;
+    ledger.record(alice);
+    ledger.record(alice);
+    await ledger.flush();
+    clock.now += 3_600_000;
+    ledger.record(alice);
+    // Written in the next hour, the last request's row is let go. A clock set back counts in a new row, which
+    // replaces the written one as every write does (never in the row let go, which no write would reach).
+    clock.now += 3_600_000;
+    await ledger.flush();
+    clock.now -= 3_600_000;
+    ledger.record(alice);
+    await ledger.close();
+    const rows = await store.read('2026-11-28T00', '2026-11-30T00');
+    expect(rows.map((row) => [row.hour, row.key, row.requests])).toEqual([
+      ['2026-11-28T23', 'alice', 1],
+      ['2026-11-29T00', 'alice', 2],
+      ['2026-11-29T01', 'alice', 1],
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
   it('counts requests, tokens and 429s per key, model and deployment and hour, written whole, kept through a failed write', async () => {
     const clock = { now: T };
     const store = new MemoryLedgerStore();
