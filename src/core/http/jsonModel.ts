@@ -3,47 +3,9 @@
  * closing brace) and every other byte stays as the client sent it (no re-serialising, so key order, number formats
  * and unknown fields survive). Used for `model` (the v1 API names the deployment there) and `stream_options`.
  */
+import { CLOSE_BRACE, COMMA, endOfString, endOfValue, OPEN_BRACE, QUOTE, skipBlanks } from './jsonBytes';
 
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
-
-/** The end index of the JSON string that starts at `start` (a quote). */
-function endOfString(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\') i++;
-    else if (c === '"') return i + 1;
-  }
-  throw new SyntaxError('unterminated string');
-}
-
-/** The end index of the JSON value that starts at `start`; a SyntaxError if the text ends inside it. */
-export function endOfValue(text: string, start: number): number {
-  const first = text[start];
-  if (first === '"') return endOfString(text, start);
-  if (first === '{' || first === '[') {
-    let depth = 0;
-    for (let i = start; i < text.length; i++) {
-      const c = text[i];
-      if (c === '"') i = endOfString(text, i) - 1;
-      else if (c === '{' || c === '[') depth++;
-      else if (c === '}' || c === ']') {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-    }
-    throw new SyntaxError('unterminated value');
-  }
-  let i = start;
-  while (i < text.length && !WHITESPACE.has(text[i] as string) && text[i] !== ',' && text[i] !== '}' && text[i] !== ']') i++;
-  return i;
-}
-
-function skipWhitespace(text: string, i: number): number {
-  while (i < text.length && WHITESPACE.has(text[i] as string)) i++;
-  return i;
-}
-
-/** One top-level member of a JSON object text: its key, and where its key and its value are. */
+/** One top-level member of a JSON object: its key, and where its key and its value are in the bytes. */
 interface TopLevelMember {
   key: string;
   keyStart: number;
@@ -59,25 +21,43 @@ interface TopLevel {
   close: number;
 }
 
-/** The one scan of a JSON object text's top level that every edit here starts from; undefined if not an object. */
-function scanTopLevel(text: string): TopLevel | undefined {
+/**
+ * The one scan of a JSON object's top level that every edit here starts from; undefined if the bytes are not a JSON
+ * object, or end inside one (its callers have parsed the body already, so that is for a body not sent on).
+ */
+function scanTopLevel(bytes: Uint8Array): TopLevel | undefined {
   const members: TopLevelMember[] = [];
-  let i = skipWhitespace(text, 0);
-  if (text[i] !== '{') return undefined;
-  i = skipWhitespace(text, i + 1);
-  while (i < text.length && text[i] !== '}') {
+  let i = skipBlanks(bytes, 0);
+  if (bytes[i] !== OPEN_BRACE) return undefined;
+  i = skipBlanks(bytes, i + 1);
+  while (bytes[i] !== CLOSE_BRACE) {
+    if (bytes[i] !== QUOTE) return undefined;
     const keyStart = i;
-    const keyEnd = endOfString(text, i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
-    i = skipWhitespace(text, keyEnd);
-    const valueStart = skipWhitespace(text, i + 1); // past ':'
-    const valueEnd = endOfValue(text, valueStart);
+    const keyEnd = endOfString(bytes, i);
+    if (keyEnd < 0) return undefined;
+    const key = JSON.parse(textOf(bytes, keyStart, keyEnd)) as string;
+    const valueStart = skipBlanks(bytes, skipBlanks(bytes, keyEnd) + 1); // past ':'
+    const valueEnd = endOfValue(bytes, valueStart);
+    if (valueEnd < 0) return undefined;
     members.push({ key, keyStart, keyEnd, valueStart, valueEnd });
-    i = skipWhitespace(text, valueEnd);
-    if (text[i] === ',') i = skipWhitespace(text, i + 1);
+    i = skipBlanks(bytes, valueEnd);
+    if (bytes[i] === COMMA) i = skipBlanks(bytes, i + 1);
   }
   return { members, close: i };
 }
+
+function textOf(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end);
+}
+
+function utf8(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
+}
+
+const OPEN = utf8('{');
+const SEPARATOR = utf8(',');
+const NAME_SEPARATOR = utf8(':');
+const CLOSE = utf8('}');
 
 /** The [start, end) ranges of a top-level field's values, in order. */
 function fieldRanges(scan: TopLevel, field: string): Array<[number, number]> {
@@ -90,29 +70,28 @@ function fieldRanges(scan: TopLevel, field: string): Array<[number, number]> {
  * the bytes as they were when nothing changes.
  */
 export function editTopLevelKeys(bytes: Uint8Array, edit: (key: string) => string | null | undefined): Uint8Array {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const members = scanTopLevel(text)?.members;
+  const members = scanTopLevel(bytes)?.members;
   if (members === undefined || members.every(({ key }) => edit(key) === undefined)) return bytes;
-  const kept: string[] = [];
+  const parts: Uint8Array[] = [OPEN];
   for (const { key, keyStart, keyEnd, valueStart, valueEnd } of members) {
     const renamed = edit(key);
     if (renamed === null) continue;
-    const name = renamed === undefined ? text.slice(keyStart, keyEnd) : JSON.stringify(renamed);
-    kept.push(`${name}:${text.slice(valueStart, valueEnd)}`);
+    if (parts.length > 1) parts.push(SEPARATOR);
+    parts.push(renamed === undefined ? bytes.subarray(keyStart, keyEnd) : utf8(JSON.stringify(renamed)), NAME_SEPARATOR, bytes.subarray(valueStart, valueEnd));
   }
-  return Buffer.from(`{${kept.join(',')}}`, 'utf8');
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
 }
 
-/** How many times a JSON object text has `field` as a top-level key (a key may repeat). */
-export function topLevelFieldCount(text: string, field: string): number {
-  const scan = scanTopLevel(text);
-  return scan === undefined ? 0 : fieldRanges(scan, field).length;
+/** How many times a JSON object has `field` as a top-level key (a key may repeat). */
+export function topLevelFieldCount(bytes: Uint8Array, field: string): number {
+  return scanTopLevel(bytes)?.members.filter(({ key }) => key === field).length ?? 0;
 }
 
-/** The [start, end) ranges of every top-level `"model": "..."` string value in a JSON object text. */
-export function topLevelModelRanges(text: string): Array<[number, number]> {
-  const scan = scanTopLevel(text);
-  return scan === undefined ? [] : fieldRanges(scan, 'model').filter(([start]) => text[start] === '"');
+/** The [start, end) ranges of every top-level `"model": "..."` string value in a JSON object's bytes. */
+export function topLevelModelRanges(bytes: Uint8Array): Array<[number, number]> {
+  const scan = scanTopLevel(bytes);
+  return scan === undefined ? [] : fieldRanges(scan, 'model').filter(([start]) => bytes[start] === QUOTE);
 }
 
 /**
@@ -120,31 +99,30 @@ export function topLevelModelRanges(text: string): Array<[number, number]> {
  * body has none. The bytes as they were when it is set already.
  */
 export function requestStreamUsage(bytes: Uint8Array): Uint8Array {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const scan = scanTopLevel(text);
+  const scan = scanTopLevel(bytes);
   if (scan === undefined) return bytes;
   const last = fieldRanges(scan, 'stream_options').at(-1);
   if (last === undefined) {
-    const member = `"stream_options":{"include_usage":true}`;
-    return Buffer.from(`${text.slice(0, scan.close)}${scan.members.length === 0 ? '' : ','}${member}${text.slice(scan.close)}`, 'utf8');
+    const member = `${scan.members.length === 0 ? '' : ','}"stream_options":{"include_usage":true}`;
+    return Buffer.concat([bytes.subarray(0, scan.close), utf8(member), bytes.subarray(scan.close)]);
   }
-  const current: unknown = JSON.parse(text.slice(last[0], last[1]));
+  const current: unknown = JSON.parse(textOf(bytes, last[0], last[1]));
   const options = typeof current === 'object' && current !== null && !Array.isArray(current) ? (current as Record<string, unknown>) : {};
   if (options.include_usage === true) return bytes;
-  return Buffer.from(`${text.slice(0, last[0])}${JSON.stringify({ ...options, include_usage: true })}${text.slice(last[1])}`, 'utf8');
+  return Buffer.concat([bytes.subarray(0, last[0]), utf8(JSON.stringify({ ...options, include_usage: true })), bytes.subarray(last[1])]);
 }
 
 /** The body with its top-level `model` set to `model`; the bytes as they were when there is nothing to change. */
 export function replaceTopLevelModel(bytes: Uint8Array, model: string): Uint8Array {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const ranges = topLevelModelRanges(text);
-  const replacement = JSON.stringify(model);
-  if (ranges.every(([start, end]) => text.slice(start, end) === replacement)) return bytes;
-  let result = '';
+  const ranges = topLevelModelRanges(bytes);
+  const replacement = utf8(JSON.stringify(model));
+  if (ranges.every(([start, end]) => Buffer.compare(bytes.subarray(start, end), replacement) === 0)) return bytes;
+  const parts: Uint8Array[] = [];
   let at = 0;
   for (const [start, end] of ranges) {
-    result += text.slice(at, start) + replacement;
+    parts.push(bytes.subarray(at, start), replacement);
     at = end;
   }
-  return Buffer.from(result + text.slice(at), 'utf8');
+  parts.push(bytes.subarray(at));
+  return Buffer.concat(parts);
 }

@@ -116,7 +116,7 @@ export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw proxyError('invalid_json', 'The request body must be a JSON object.');
   }
-  assertOneModel(text);
+  assertOneModel(text, bytes);
   return { bytes, json: json as Record<string, unknown> };
 }
 
@@ -124,11 +124,11 @@ export function parseJsonBody(bytes: Uint8Array): JsonRequestBody {
  * Refuses a body that names `model` more than once: JSON.parse keeps the last, another parser may keep the first,
  * so the model checked would not be the model used.
  */
-function assertOneModel(text: string): void {
+function assertOneModel(text: string, bytes: Uint8Array): void {
   // Cheap first: most bodies hold the word once.
   const first = text.indexOf('"model"');
   if (first === -1 || text.indexOf('"model"', first + 1) === -1) return;
-  if (topLevelFieldCount(text, 'model') > 1) throw proxyError('duplicate_parameter', 'The request body names "model" more than once.', { param: 'model' });
+  if (topLevelFieldCount(bytes, 'model') > 1) throw proxyError('duplicate_parameter', 'The request body names "model" more than once.', { param: 'model' });
 }
 
 /** The body's `model`, which must be a non-empty string. */

@@ -5,6 +5,7 @@
  * `stream_options.include_usage`), and in the Responses API's `response.completed` event.
  */
 import { isRecord } from '../http/isRecord';
+import { BACKSLASH, CLOSE_BRACE, COLON, COMMA, endOfString, endOfValue, OPEN_BRACE, QUOTE, skipBlanks } from '../http/jsonBytes';
 import type { BodyStage } from '../streams/bodyStage';
 
 export interface TokenUsage {
@@ -47,68 +48,15 @@ export function lastUsage(text: string): TokenUsage | undefined {
   return lastUsageIn(Buffer.from(text, 'utf8'));
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 const MINUS = 0x2d;
 /** `u`, the first letter of `"usage"`, looked for natively (memrchr) before the rest is compared. */
 const U = 0x75;
-
-function isBlank(c: number | undefined): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-function skipBlanks(bytes: Buffer, i: number): number {
-  while (isBlank(bytes[i])) i++;
-  return i;
-}
 
 /** Where the last `"usage"` that starts before `end` starts; -1 if none. (Buffer.lastIndexOf with a Buffer is 3x slower.) */
 function lastUsageKey(bytes: Buffer, end: number): number {
   // Never a negative offset: lastIndexOf counts one from the buffer's end.
   for (let i = end < 2 ? -1 : bytes.lastIndexOf(U, end - 1); i > 0; i = i < 2 ? -1 : bytes.lastIndexOf(U, i - 1)) {
     if (bytes[i - 1] === QUOTE && bytes[i + 1] === 0x73 && bytes[i + 2] === 0x61 && bytes[i + 3] === 0x67 && bytes[i + 4] === 0x65 && bytes[i + 5] === QUOTE) return i - 1;
-  }
-  return -1;
-}
-
-/** The end (after its closing quote) of the JSON string whose quote is at `start`; -1 if the bytes end first. */
-function endOfString(bytes: Buffer, start: number): number {
-  for (let i = start + 1; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (c === BACKSLASH) i++;
-    else if (c === QUOTE) return i + 1;
-  }
-  return -1;
-}
-
-/** The end of the JSON value at `start`; -1 if the bytes end inside it. */
-function endOfValue(bytes: Buffer, start: number): number {
-  const first = bytes[start];
-  if (first === QUOTE) return endOfString(bytes, start);
-  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
-    let depth = 0;
-    for (let i = start; i < bytes.length; i++) {
-      const c = bytes[i];
-      if (c === QUOTE) {
-        i = endOfString(bytes, i) - 1;
-        if (i < 0) return -1;
-      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-    }
-    return -1;
-  }
-  for (let i = start; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (isBlank(c) || c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET) return i;
   }
   return -1;
 }

@@ -10,7 +10,7 @@ describe('replaceTopLevelModel', () => {
 
   it('leaves nested models and strings alone', () => {
     const text = '{"tools":[{"model":"a"}],"metadata":{"model":"b"},"note":"\\"model\\":\\"c\\"","model":"d"}';
-    expect(topLevelModelRanges(text)).toHaveLength(1);
+    expect(topLevelModelRanges(Buffer.from(text))).toHaveLength(1);
     expect(JSON.parse(rewrite(text, 'e'))).toEqual({ tools: [{ model: 'a' }], metadata: { model: 'b' }, note: '"model":"c"', model: 'e' });
   });
 
@@ -21,6 +21,12 @@ describe('replaceTopLevelModel', () => {
 
   it('escapes the new value and replaces every duplicate key', () => {
     expect(rewrite('{"model":"a","model":"b"}', 'x"y')).toBe('{"model":"x\\"y","model":"x\\"y"}');
+  });
+
+  it('keeps bytes that are not UTF-8 as they came: only the value is replaced', () => {
+    const body = Buffer.concat([Buffer.from('{"input":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b","model":"gpt-4o"}')]);
+    const expected = Buffer.concat([Buffer.from('{"input":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b","model":"prod"}')]);
+    expect(Buffer.from(replaceTopLevelModel(body, 'prod')).equals(expected)).toBe(true);
   });
 
   it('does nothing to a body without a top-level string model', () => {
