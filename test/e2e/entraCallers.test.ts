@@ -113,6 +113,25 @@ describe('Microsoft Entra callers', () => {
     await expect(chat(none)).rejects.toMatchObject({ status: 403, code: 'caller_not_allowed' });
   });
 
+  it("answers 503 naming the tenant while its signing keys cannot be read, and reads them again for the next token", async () => {
+    const standIn = await startEntraStandIn({});
+    const own = await proxyFor(standIn);
+    try {
+      const token = await entraToken({ tenant: TENANT, audience: CLIENT_ID, key, claims: allRoles });
+      const refused = await chat(token, 'gpt-4o', own).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 503, code: 'proxy_not_ready' });
+      // Either configuration (v2 or v1, read at once) may be the first to fail.
+      const configuration = `${standIn.url}/${TENANT}/(v2\\.0/)?\\.well-known/openid-configuration`;
+      expect((refused as Error).message).toMatch(new RegExp(`signing keys of Microsoft Entra tenant ${TENANT}: ${configuration} answered 400\\.`));
+      // The failure is not kept: once the tenant answers, the next token is verified.
+      standIn.published.set(TENANT, [key]);
+      await expect(chat(token, 'gpt-4o', own)).resolves.toMatchObject({ object: 'chat.completion' });
+    } finally {
+      await own.close();
+      await standIn.close();
+    }
+  });
+
   it("takes a rotated key after fetching the tenant's keys again, and fetches them at most once per cooldown for unknown keys", async () => {
     // A proxy of its own, with a cooldown of a second instead of 30 s.
     const standIn = await startEntraStandIn({ [TENANT]: [key] });

@@ -13,6 +13,7 @@
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { EntraSettings } from '../config/config';
 import { proxyError, ProxyError } from '../errors/catalogue';
+import { reasonOf } from '../logger';
 
 /** Who a verified token says is calling. */
 export interface EntraIdentity {
@@ -115,7 +116,7 @@ export class EntraTokens {
       this.#tenants.set(key, tenant);
     }
     return tenant.catch((error: unknown) => {
-      throw proxyError('proxy_not_ready', `The proxy could not read the signing keys of Microsoft Entra tenant ${tenantId}: ${error instanceof Error ? error.message : String(error)}.`);
+      throw proxyError('proxy_not_ready', `The proxy could not read the signing keys of Microsoft Entra tenant ${tenantId}: ${reasonOf(error)}.`);
     });
   }
 }
