@@ -37,6 +37,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { appLoad, packageSize, sizing } from './deployment';
 import { countedUsageStore } from './usageStore';
+import { orderOf } from './rounds';
 
 const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -253,9 +254,9 @@ function summarise(samples: readonly LoadSample[]): LoadResult {
 }
 
 /**
- * The floor and the contestants at one concurrency, in ROUNDS rounds, each round in another order (rotated, then
- * reversed). Also, for each contestant, the median over rounds of its rate, and of its CPU time per request,
- * over the floor's in the same round.
+ * The floor and the contestants at one concurrency, in ROUNDS rounds, each round in another order (see `orderOf`).
+ * Also, for each contestant, the median over rounds of its rate, and of its CPU time per request, over the floor's
+ * in the same round.
  */
 interface Rounds {
   results: Map<Server, LoadResult>;
@@ -267,8 +268,7 @@ async function loadRounds(floor: Server, contestants: readonly Server[], concurr
   const all = [floor, ...contestants];
   const samples = new Map<Server, LoadSample[]>(all.map((server) => [server, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    const rotated = [...all.slice(round % all.length), ...all.slice(0, round % all.length)];
-    for (const server of round % 2 === 0 ? rotated : rotated.reverse()) samples.get(server)!.push(await load(server, concurrency, SETTLE_MS));
+    for (const server of orderOf(all, round)) samples.get(server)!.push(await load(server, concurrency, SETTLE_MS));
   }
   const floorSamples = samples.get(floor)!;
   const ratio = (server: Server, of: (sample: LoadSample) => number): number =>
