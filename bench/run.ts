@@ -23,21 +23,27 @@
  *    different order, and the ratio reported is the median of the rounds' ratios.
  * CPU time per request is measured twice. In the rounds above, every process shares the machine's cores, as on a
  * busy server: a process that needs more CPU also loses more of it to sharing (caches, preemption). Then again
- * with each server alone on a core and the clients and the emulator on another (`taskset`, where there are two
- * cores): that is each server's own work per request, which the CPU target is about.
+ * with each server alone on a core, running flat out (`taskset`, where there are two cores): that is each server's
+ * own work per request, which the CPU target is about. There the load is raw sockets (bench/saturate.ts) and the
+ * upstream a fixed answer (bench/fixedUpstream.ts), both on the other core and both far cheaper per request than a
+ * server: with undici's client and the emulator on that core, it was the limit, and the servers idled half the
+ * time, so each request also paid for waking a server up (more for a faster server: the floor's CPU per request
+ * read about 15% above its cost flat out, and the ratio below the truth). Short windows in turns, each server's
+ * share of the core reported with it.
  * The Functions path has a second Node proxy in it, the stand-in host, which costs what Azure's .NET host would;
  * its rate says little about Azure's, so its row is there for its CPU time per request and its stream timing.
  * The servers write their output to log files in bench/results, not to this process: the process making the
  * load must not also be reading one contestant's log.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { appLoad, packageSize, sizing } from './deployment';
 import { countedUsageStore } from './usageStore';
 import { orderOf } from './rounds';
+import { saturate } from './saturate';
 
 const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -136,10 +142,16 @@ interface Servers {
   all: Server[];
 }
 
-/** The emulator, the floor and both proxies, for one emulator speed. */
-async function startServers(chunkDelayMs: number, proxyEnv: Record<string, string> = {}): Promise<Servers> {
+/**
+ * The emulator (or, for `upstream: 'fixed'`, the fixed answer of bench/fixedUpstream.ts), the floor and both
+ * proxies, for one emulator speed.
+ */
+async function startServers(chunkDelayMs: number, proxyEnv: Record<string, string> = {}, upstream: 'emulator' | 'fixed' = 'emulator'): Promise<Servers> {
   const emulatorPort = await freePort();
-  const emulator = await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(emulatorPort), EMULATOR_CHUNK_DELAY_MS: String(chunkDelayMs) }, /emulator at (http:\/\/\S+)/);
+  const emulator =
+    upstream === 'fixed'
+      ? await startProcess('fixed-upstream', 'bench/fixedUpstream.js', {}, /fixed upstream at (http:\/\/\S+)/)
+      : await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(emulatorPort), EMULATOR_CHUNK_DELAY_MS: String(chunkDelayMs) }, /emulator at (http:\/\/\S+)/);
   const floor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: emulator.url }, /listening on (http:\/\/\S+)/);
   const env = { AZURE_OPENAI_ENDPOINT: emulator.url, ...proxyEnv };
   const proxy = await startProcess('proxy', 'src/hosting/node/localMain.js', { PORT: '0', ...env }, /listening on (http:\/\/\S+)\/v1/);
@@ -282,17 +294,92 @@ async function loadRounds(floor: Server, contestants: readonly Server[], concurr
 
 /** The clients at which each server's own CPU time is measured, alone on a core. */
 const ALONE_CONCURRENCY = [16, 64];
+/** Windows per server at each of those, taken in turns, and their length. */
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 16);
+const WINDOW_MS = 500;
 
-/** The floor and `contestants` in rounds at ALONE_CONCURRENCY, each server alone on a core (where there are two). */
-async function roundsAloneOnACore(servers: Servers, contestants: readonly Server[]): Promise<Map<number, Rounds>> {
-  const rounds = new Map<number, Rounds>();
+/** A process's CPU time so far, every thread of it, nanoseconds (the scheduler's own count, not 10 ms ticks). */
+function cpuNanos(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  let total = 0;
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/** One server flat out for one window: its CPU time per request, and its share of its core. */
+interface SaturatedSample {
+  cpuUsPerRequest: number;
+  helperCpuUsPerRequest: number;
+  /** The server's CPU time over the window's: about 1 when it ran flat out. */
+  busy: number;
+  rps: number;
+}
+
+async function saturatedWindow(server: Server, concurrency: number): Promise<SaturatedSample> {
+  const { path, headers, body } = target(server);
+  const load = saturate(server.url, concurrency, { path, headers, body });
+  const pid = server.cpuPid ?? server.child.pid;
+  const helperPid = server.cpuPid === undefined ? undefined : server.child.pid;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const before = { answers: load.answers, cpu: cpuNanos(pid), helper: cpuNanos(helperPid), at: performance.now() };
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+    const answers = Math.max(1, load.answers - before.answers);
+    const elapsedMs = performance.now() - before.at;
+    const cpu = cpuNanos(pid) - before.cpu;
+    return { cpuUsPerRequest: cpu / 1000 / answers, helperCpuUsPerRequest: (cpuNanos(helperPid) - before.helper) / 1000 / answers, busy: cpu / 1e6 / elapsedMs, rps: answers / (elapsedMs / 1000) };
+  } finally {
+    load.close();
+  }
+}
+
+interface SaturatedResult extends SaturatedSample {
+  /** Each window's CPU time per request, microseconds. */
+  windowsCpu: number[];
+}
+
+interface SaturatedRounds {
+  results: Map<Server, SaturatedResult>;
+  /** The median over windows of a contestant's CPU time per request over the floor's in the window beside it. */
+  cpuRatios: Map<Server, number>;
+}
+
+/**
+ * The floor and `contestants` at ALONE_CONCURRENCY, each alone on a core and flat out, in WINDOWS windows each,
+ * taken in turns (`orderOf`); the servers must answer the fixed upstream (`startServers(…, 'fixed')`).
+ */
+async function saturatedRounds(servers: Servers, contestants: readonly Server[]): Promise<Map<number, SaturatedRounds>> {
+  const all = [servers.floor, ...contestants];
+  const measured = new Map<number, SaturatedRounds>();
   pinServers(servers, true);
   try {
-    for (const concurrency of ALONE_CONCURRENCY) rounds.set(concurrency, await loadRounds(servers.floor, contestants, concurrency));
+    for (const server of all) await saturatedWindow(server, 16);
+    for (const concurrency of ALONE_CONCURRENCY) {
+      const samples = new Map<Server, SaturatedSample[]>(all.map((server) => [server, []]));
+      for (let window = 0; window < WINDOWS; window++) {
+        for (const server of orderOf(all, window)) samples.get(server)!.push(await saturatedWindow(server, concurrency));
+      }
+      const floorSamples = samples.get(servers.floor)!;
+      const of = (server: Server): SaturatedResult => {
+        const taken = samples.get(server)!;
+        const middle = (pick: (sample: SaturatedSample) => number): number => median(taken.map(pick));
+        return { cpuUsPerRequest: middle((x) => x.cpuUsPerRequest), helperCpuUsPerRequest: middle((x) => x.helperCpuUsPerRequest), busy: middle((x) => x.busy), rps: middle((x) => x.rps), windowsCpu: taken.map((x) => x.cpuUsPerRequest) };
+      };
+      measured.set(concurrency, {
+        results: new Map(all.map((server) => [server, of(server)])),
+        cpuRatios: new Map(contestants.map((server) => [server, median(samples.get(server)!.map((sample, i) => sample.cpuUsPerRequest / floorSamples[i]!.cpuUsPerRequest))])),
+      });
+    }
   } finally {
     pinServers(servers, false);
   }
-  return rounds;
+  return measured;
 }
 
 interface StreamResult {
@@ -448,17 +535,28 @@ async function limitsSection(results: Record<string, unknown>, targets: Record<s
   }
 }
 
-/** The floor and the proxy behind the local host, each alone on a core, at 16 and 64 clients: the CPU target's rows. */
+/** The rows of the CPU each server spends per request, flat out, alone on a core: floor | proxy [| functions]. */
+function saturatedRows(measured: Map<number, SaturatedRounds>, servers: readonly Server[]): string[] {
+  const [floor, ...contestants] = servers as [Server, ...Server[]];
+  const where = CORES === undefined ? 'cores shared (no taskset)' : 'each server alone on a core';
+  const rows = [`Server CPU time per request, flat out, ${where}, µs, ${WINDOWS} windows of ${WINDOW_MS} ms each in turns (ratio to the floor: median of the windows'; its share of the core): ${servers.map((server) => server.name).join(' | ')}`];
+  for (const [concurrency, { results, cpuRatios }] of measured) {
+    const cell = (server: Server): string => {
+      const result = results.get(server)!;
+      const ratio = server === floor ? '' : ` (${fixed(cpuRatios.get(server)!)}x)`;
+      const helper = server.cpuPid === undefined ? '' : ` (+ stand-in host ${fixed(result.helperCpuUsPerRequest, 0)})`;
+      return `${fixed(result.cpuUsPerRequest, 0)}${ratio}${helper} [${fixed(result.busy)}]`;
+    };
+    rows.push(`${String(concurrency).padStart(7)} | ${[floor, ...contestants].map(cell).join(' | ')}`);
+  }
+  return rows;
+}
+
+/** The floor and the proxy behind the local host, each flat out alone on a core, at 16 and 64 clients: the CPU target's rows. */
 async function cpuSection(rows: string[]): Promise<void> {
-  const servers = await startServers(0);
+  const servers = await startServers(0, {}, 'fixed');
   try {
-    for (const server of [servers.floor, servers.proxy]) await load(server, 16, WARMUP_MS);
-    const rounds = await roundsAloneOnACore(servers, [servers.proxy]);
-    rows.push(`Server CPU time per request, ${CORES === undefined ? 'cores shared (no taskset)' : 'each server alone on a core'}, µs, ${ROUNDS} rounds: floor | proxy (median of the rounds' ratios)`);
-    for (const [concurrency, measured] of rounds) {
-      const cpu = (server: Server): string => fixed(measured.results.get(server)!.cpuUsPerRequest, 0);
-      rows.push(`${String(concurrency).padStart(7)} | ${cpu(servers.floor)} | ${cpu(servers.proxy)} (${fixed(measured.cpuRatios.get(servers.proxy)!)}x)`);
-    }
+    rows.push(...saturatedRows(await saturatedRounds(servers, [servers.proxy]), [servers.floor, servers.proxy]));
   } finally {
     for (const server of servers.all) server.child.kill();
   }
@@ -528,22 +626,23 @@ async function main(): Promise<void> {
     }
     rows.push(`(per round, proxy/floor CPU per request: ${CONCURRENCY.map((c) => `${c}: ${throughput.proxy![c]!.roundsCpu.map((x, i) => fixed(x / throughput.floor![c]!.roundsCpu[i]!)).join(' ')}`).join('; ')})`);
 
-    // Each server's own work: alone on a core.
-    const alone: Record<string, Record<number, LoadResult>> = { floor: {}, proxy: {}, functions: {} };
+    // Each server's own work: flat out, alone on a core, answered by the fixed upstream.
+    const alone: Record<string, Record<number, SaturatedResult>> = { floor: {}, proxy: {}, functions: {} };
     const aloneRatios: Record<string, Record<number, number>> = { proxy: {}, functions: {} };
     if (CORES !== undefined) {
-      for (const [concurrency, measured] of await roundsAloneOnACore(fast, contestants)) {
-        for (const [server, result] of measured.results) alone[server.name]![concurrency] = result;
-        for (const server of contestants) aloneRatios[server.name]![concurrency] = measured.cpuRatios.get(server)!;
+      const flat = await startServers(0, {}, 'fixed');
+      try {
+        const measured = await saturatedRounds(flat, [flat.proxy, flat.functions]);
+        for (const [concurrency, { results: byServer, cpuRatios: ratios }] of measured) {
+          for (const [server, result] of byServer) alone[server.name]![concurrency] = result;
+          for (const server of [flat.proxy, flat.functions]) aloneRatios[server.name]![concurrency] = ratios.get(server)!;
+        }
+        rows.push('', ...saturatedRows(measured, [flat.floor, flat.proxy, flat.functions]));
+      } finally {
+        for (const server of flat.all) server.child.kill();
       }
       results.cpuAloneOnACore = alone;
       results.cpuAloneRatiosToFloor = aloneRatios;
-      rows.push('');
-      rows.push('Server CPU time per request, each server alone on a core, µs (ratio to the floor): floor | proxy | functions worker (+ stand-in host)');
-      for (const c of ALONE_CONCURRENCY) {
-        const cpu = (name: string): string => fixed(alone[name]![c]!.cpuUsPerRequest, 0);
-        rows.push(`${String(c).padStart(7)} | ${cpu('floor')} | ${cpu('proxy')} (${fixed(aloneRatios.proxy![c]!)}x) | ${cpu('functions')} (${fixed(aloneRatios.functions![c]!)}x) (+ ${fixed(alone.functions![c]!.helperCpuUsPerRequest, 0)})`);
-      }
     }
     results.errors = Object.values(throughput).flatMap((byC) => Object.values(byC).map((r) => r.errors)).reduce((a, b) => a + b, 0);
     Object.assign(targets, {
@@ -626,8 +725,8 @@ async function main(): Promise<void> {
   results.targets = targets;
   rows.push('');
   rows.push('Targets');
-  rows.push(`  proxy CPU per request <= 1.3x the floor's at 16 clients (alone on a core): ${fixed(targets.cpuRatioToFloorAt16 ?? Number.NaN)}x (cores shared: ${fixed(targets.sharedCpuRatioToFloorAt16 ?? Number.NaN)}x)`);
-  rows.push(`  proxy CPU per request <= 1.3x the floor's at 64 clients (alone on a core): ${fixed(targets.cpuRatioToFloorAt64 ?? Number.NaN)}x (cores shared: ${fixed(targets.sharedCpuRatioToFloorAt64 ?? Number.NaN)}x)`);
+  rows.push(`  proxy CPU per request <= 1.3x the floor's at 16 clients (flat out, alone on a core): ${fixed(targets.cpuRatioToFloorAt16 ?? Number.NaN)}x (cores shared: ${fixed(targets.sharedCpuRatioToFloorAt16 ?? Number.NaN)}x)`);
+  rows.push(`  proxy CPU per request <= 1.3x the floor's at 64 clients (flat out, alone on a core): ${fixed(targets.cpuRatioToFloorAt64 ?? Number.NaN)}x (cores shared: ${fixed(targets.sharedCpuRatioToFloorAt64 ?? Number.NaN)}x)`);
   rows.push(`  proxy rps >= 0.8x the floor's at 16 / 64 clients: ${fixed(targets.rpsRatioToFloorAt16 ?? Number.NaN)}x / ${fixed(targets.rpsRatioToFloorAt64 ?? Number.NaN)}x`);
   rows.push(`  added p50 within 0.2 ms of the floor's at 1 client: ${fixed(targets.addedP50OverFloorAt1Ms ?? Number.NaN, 3)} ms`);
   rows.push(`  resident memory <= 150 MB at ${OPEN_STREAMS} streams: ${fixed(targets.residentMbWithOpenStreams ?? Number.NaN, 1)} MB`);

@@ -190,7 +190,7 @@ export class UsageLedger {
     // Rows of past hours, written and unchanged since, are no longer needed here.
     const current = hourOf(this.#now());
     for (const [id, row] of this.#rows) if (row.hour < current && !this.#changed.has(id)) this.#rows.delete(id);
-    // The row at hand may be one of those (a clock set back would find it again): found by its id next time.
+    // The row at hand may be one let go just now: a request of its hour (a clock set back) would count in it, unwritten.
     this.#last = undefined;
   }
 }
