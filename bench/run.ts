@@ -485,7 +485,8 @@ async function limitsSection(results: Record<string, unknown>, targets: Record<s
   const off = await proxy('limits-off', { PROXY_USAGE_TABLE_CONNECTION_STRING: offRoute.connectionString });
   const on = await proxy('limits-on', { ...limits, PROXY_USAGE_TABLE_CONNECTION_STRING: onRoute.connectionString });
   const servers = [limitsFloor, noStore, off, on];
-  // Each server alone on a core, as for the CPU rows above: the difference sought is a few percent.
+  // Each server alone on a core, the load and the emulator on the other: the difference sought is a few percent.
+  // Not flat out as the CPU rows are: these proxies differ by that much only, so they wait on that core alike.
   if (CORES !== undefined) {
     pin(process.pid, CORES.load);
     pin(limitsEmulator.child.pid, CORES.load);
