@@ -48,6 +48,13 @@ function tighter(a: Figure | undefined, b: Figure | undefined): Figure | undefin
   return b.remaining < a.remaining ? b : a;
 }
 
+/** The request's model and its own limits, when the key sets some for it (a second scope beside the key's). */
+function ownModelLimits(account: QuotaAccount): { model: string; limits: LimitSet } | undefined {
+  const { model } = account;
+  const limits = model === undefined ? undefined : account.limits.models?.[model];
+  return model === undefined || limits === undefined ? undefined : { model, limits };
+}
+
 /** A scope's counter ids in the current windows: made once a minute, not on every request. */
 interface ScopeIds {
   minute: string;
@@ -115,8 +122,8 @@ export class Limiter {
   record(account: QuotaAccount, tokens: number, cost?: number): void {
     const windows = windowsAt(this.#counters.now(), this.#counters.minuteMs);
     this.#recordScope(account.key, WHOLE_KEY, windows, tokens, cost);
-    const { model } = account;
-    if (model !== undefined && account.limits.models?.[model] !== undefined) this.#recordScope(account.key, model, windows, tokens, cost);
+    const own = ownModelLimits(account);
+    if (own !== undefined) this.#recordScope(account.key, own.model, windows, tokens, cost);
   }
 
   #recordScope(key: string, scope: string, windows: Windows, tokens: number, cost: number | undefined): void {
@@ -140,9 +147,8 @@ export class Limiter {
   figures(account: QuotaAccount, windows: Windows = windowsAt(this.#counters.now(), this.#counters.minuteMs)): Figures {
     const figures: Figures = { requests: undefined, tokens: undefined };
     this.#scopeFigures(account.key, WHOLE_KEY, account.limits, windows, figures);
-    const { model } = account;
-    const own = model === undefined ? undefined : account.limits.models?.[model];
-    if (model !== undefined && own !== undefined) this.#scopeFigures(account.key, model, own, windows, figures);
+    const own = ownModelLimits(account);
+    if (own !== undefined) this.#scopeFigures(account.key, own.model, own.limits, windows, figures);
     return figures;
   }
 
