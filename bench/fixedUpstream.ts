@@ -1,9 +1,9 @@
 /**
  * The upstream for the bench's CPU rows: every request answered at once with one Azure-shaped chat completion (the
- * emulator's headers and body for a short answer), written as one buffer. The emulator costs as much per request as
- * the floor; with it and the clients sharing one core, that core and not the server was the limit, and a server
- * that waits between requests spends more per request on waking up than on its work. This upstream costs a fraction
- * of it, so the server it answers runs flat out.
+ * emulator's headers and body for a short answer), written as one buffer. The emulator costs about as much per
+ * request as a server; with it and the clients sharing one core, that core and not the server was the limit, and a
+ * server that waits between requests spends part of each request's CPU on waking up. This upstream costs a fraction
+ * of the emulator, so the server it answers runs flat out.
  */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';

@@ -11,7 +11,7 @@ import { messagesOf } from './http1';
 export interface Saturation {
   /** Answers received so far. */
   readonly answers: number;
-  /** Stops sending and closes the connections; rejects if any answer was not a 200. */
+  /** Stops sending and closes the connections; throws if an answer was not a 200 with a length, or a connection failed. */
   close(): void;
 }
 
