@@ -147,11 +147,10 @@ interface Servers {
  * proxies, for one emulator speed.
  */
 async function startServers(chunkDelayMs: number, proxyEnv: Record<string, string> = {}, upstream: 'emulator' | 'fixed' = 'emulator'): Promise<Servers> {
-  const emulatorPort = await freePort();
   const emulator =
     upstream === 'fixed'
       ? await startProcess('fixed-upstream', 'bench/fixedUpstream.js', {}, /fixed upstream at (http:\/\/\S+)/)
-      : await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(emulatorPort), EMULATOR_CHUNK_DELAY_MS: String(chunkDelayMs) }, /emulator at (http:\/\/\S+)/);
+      : await startProcess('emulator', 'src/emulator/main.js', { EMULATOR_PORT: String(await freePort()), EMULATOR_CHUNK_DELAY_MS: String(chunkDelayMs) }, /emulator at (http:\/\/\S+)/);
   const floor = await startProcess('floor', 'bench/floor.js', { UPSTREAM: emulator.url }, /listening on (http:\/\/\S+)/);
   const env = { AZURE_OPENAI_ENDPOINT: emulator.url, ...proxyEnv };
   const proxy = await startProcess('proxy', 'src/hosting/node/localMain.js', { PORT: '0', ...env }, /listening on (http:\/\/\S+)\/v1/);
@@ -199,13 +198,22 @@ interface LoadSample {
   helperCpuUsPerRequest: number;
 }
 
-/** A process's CPU time so far (user + system), microseconds, from Linux's accounting. */
+/**
+ * A process's CPU time so far, every thread of it, microseconds: the scheduler's own count of each thread's run
+ * time (each thread's `schedstat` under `/proc/<pid>/task`), not /proc/<pid>/stat's 10 ms ticks, which a 500 ms
+ * window cannot afford.
+ */
 function cpuMicros(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
-  // Fields after the command name (which may hold spaces, so split after its closing parenthesis).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
+  let nanos = 0;
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      nanos += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return nanos / 1000;
 }
 
 const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
@@ -265,16 +273,17 @@ function summarise(samples: readonly LoadSample[]): LoadResult {
   };
 }
 
-/**
- * The floor and the contestants at one concurrency, in ROUNDS rounds, each round in another order (see `orderOf`).
- * Also, for each contestant, the median over rounds of its rate, and of its CPU time per request, over the floor's
- * in the same round.
- */
 interface Rounds {
   results: Map<Server, LoadResult>;
   rpsRatios: Map<Server, number>;
   cpuRatios: Map<Server, number>;
 }
+
+/**
+ * The floor and the contestants at one concurrency, in ROUNDS rounds, each round in another order (see `orderOf`).
+ * Also, for each contestant, the median over rounds of its rate, and of its CPU time per request, over the floor's
+ * in the same round.
+ */
 
 async function loadRounds(floor: Server, contestants: readonly Server[], concurrency: number): Promise<Rounds> {
   const all = [floor, ...contestants];
@@ -298,20 +307,6 @@ const ALONE_CONCURRENCY = [16, 64];
 const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 16);
 const WINDOW_MS = 500;
 
-/** A process's CPU time so far, every thread of it, nanoseconds (the scheduler's own count, not 10 ms ticks). */
-function cpuNanos(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  let total = 0;
-  for (const thread of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return total;
-}
-
 /** One server flat out for one window: its CPU time per request, and its share of its core. */
 interface SaturatedSample {
   cpuUsPerRequest: number;
@@ -328,12 +323,12 @@ async function saturatedWindow(server: Server, concurrency: number): Promise<Sat
   const helperPid = server.cpuPid === undefined ? undefined : server.child.pid;
   try {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    const before = { answers: load.answers, cpu: cpuNanos(pid), helper: cpuNanos(helperPid), at: performance.now() };
+    const before = { answers: load.answers, cpu: cpuMicros(pid), helper: cpuMicros(helperPid), at: performance.now() };
     await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
     const answers = Math.max(1, load.answers - before.answers);
     const elapsedMs = performance.now() - before.at;
-    const cpu = cpuNanos(pid) - before.cpu;
-    return { cpuUsPerRequest: cpu / 1000 / answers, helperCpuUsPerRequest: (cpuNanos(helperPid) - before.helper) / 1000 / answers, busy: cpu / 1e6 / elapsedMs, rps: answers / (elapsedMs / 1000) };
+    const cpuUs = cpuMicros(pid) - before.cpu;
+    return { cpuUsPerRequest: cpuUs / answers, helperCpuUsPerRequest: (cpuMicros(helperPid) - before.helper) / answers, busy: cpuUs / 1000 / elapsedMs, rps: answers / (elapsedMs / 1000) };
   } finally {
     load.close();
   }
@@ -359,6 +354,7 @@ async function saturatedRounds(servers: Servers, contestants: readonly Server[])
   const measured = new Map<number, SaturatedRounds>();
   pinServers(servers, true);
   try {
+    // Warmed up first, unmeasured: a server's first second runs code not yet optimised.
     for (const server of all) await saturatedWindow(server, 16);
     for (const concurrency of ALONE_CONCURRENCY) {
       const samples = new Map<Server, SaturatedSample[]>(all.map((server) => [server, []]));
