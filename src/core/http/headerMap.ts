@@ -15,8 +15,23 @@ export class HeaderMap implements Headers {
   static fromRaw(raw: readonly string[], keep?: (name: string) => boolean): HeaderMap {
     const headers = new HeaderMap();
     for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = (raw[i] as string).toLowerCase();
+      const name = lowerCase(raw[i] as string);
       if (keep === undefined || keep(name)) headers.#add(name, raw[i + 1] as string);
+    }
+    return headers;
+  }
+
+  /**
+   * From a record whose names are lower case already (undici's parsed headers): a name with several values
+   * (an array) is joined as `append` would.
+   */
+  static fromLowerCased(record: Readonly<Record<string, string | string[] | undefined>>, keep?: (name: string) => boolean): HeaderMap {
+    const headers = new HeaderMap();
+    for (const name in record) {
+      if (keep !== undefined && !keep(name)) continue;
+      const value = record[name];
+      if (Array.isArray(value)) for (const item of value) headers.#add(name, item);
+      else if (value !== undefined) headers.#add(name, value);
     }
     return headers;
   }
@@ -27,23 +42,23 @@ export class HeaderMap implements Headers {
   }
 
   append(name: string, value: string): void {
-    this.#add(name.toLowerCase(), value);
+    this.#add(lowerCase(name), value);
   }
 
   delete(name: string): void {
-    this.#map.delete(name.toLowerCase());
+    this.#map.delete(lowerCase(name));
   }
 
   get(name: string): string | null {
-    return this.#map.get(name.toLowerCase()) ?? null;
+    return this.#map.get(lowerCase(name)) ?? null;
   }
 
   has(name: string): boolean {
-    return this.#map.has(name.toLowerCase());
+    return this.#map.has(lowerCase(name));
   }
 
   set(name: string, value: string): void {
-    this.#map.set(name.toLowerCase(), value);
+    this.#map.set(lowerCase(name), value);
   }
 
   getSetCookie(): string[] {
@@ -70,4 +85,63 @@ export class HeaderMap implements Headers {
   [Symbol.iterator](): MapIterator<[string, string]> {
     return this.#map.entries();
   }
+}
+
+/**
+ * The names the proxy itself reads and writes, and the usual ones a client sends, each to its lower case. They are
+ * found here by their hash (a name written in the code has it already), which costs a fraction of `toLowerCase`'s
+ * pass over the name on each of a request's few dozen header reads and writes. Fixed: a name a client makes up is
+ * lower-cased as it comes, never added.
+ */
+const KNOWN_NAMES: ReadonlyMap<string, string> = new Map(
+  [
+    'accept',
+    'accept-encoding',
+    'api-key',
+    'apim-request-id',
+    'authorization',
+    'cache-control',
+    'connection',
+    'content-disposition',
+    'content-encoding',
+    'content-length',
+    'content-type',
+    'host',
+    'openai-beta',
+    'openai-organization',
+    'openai-processing-ms',
+    'openai-project',
+    'origin',
+    'retry-after',
+    'retry-after-ms',
+    'set-cookie',
+    'traceparent',
+    'tracestate',
+    'user-agent',
+    'x-accel-buffering',
+    'x-ms-client-request-id',
+    'x-ms-region',
+    'x-ms-request-id',
+    'x-proxy-attempts',
+    'x-proxy-backend',
+    'x-proxy-request-id',
+    'x-ratelimit-limit-requests',
+    'x-ratelimit-limit-tokens',
+    'x-ratelimit-remaining-requests',
+    'x-ratelimit-remaining-tokens',
+    'x-request-id',
+    'x-should-retry',
+  ].flatMap((name) => [
+    [name, name],
+    [capitalised(name), name],
+  ]),
+);
+
+/** `content-type` as `Content-Type`, as many clients write it. */
+function capitalised(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`);
+}
+
+function lowerCase(name: string): string {
+  return KNOWN_NAMES.get(name) ?? name.toLowerCase();
 }

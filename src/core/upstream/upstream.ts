@@ -159,17 +159,6 @@ export function isAbortError(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'AbortError';
 }
 
-function toWebHeaders(headers: Record<string, string | string[] | undefined>, keep: ((name: string) => boolean) | undefined): Headers {
-  const result = new HeaderMap();
-  for (const name in headers) {
-    if (keep !== undefined && !keep(name)) continue;
-    const value = headers[name];
-    if (Array.isArray(value)) for (const item of value) result.append(name, item);
-    else if (value !== undefined) result.set(name, value);
-  }
-  return result;
-}
-
 export function createUpstreamFetch(options: UpstreamClientOptions = {}): UpstreamFetch {
   const dispatcher = new Agent({
     keepAliveTimeout: 30_000,
@@ -189,9 +178,9 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
       });
       if (NULL_BODY_STATUSES.has(statusCode)) {
         body.resume();
-        return new Response(null, { status: statusCode, headers: toWebHeaders(headers, request.keepResponseHeader) });
+        return new Response(null, { status: statusCode, headers: HeaderMap.fromLowerCased(headers, request.keepResponseHeader) });
       }
-      return new NodeBodyResponse(statusCode, toWebHeaders(headers, request.keepResponseHeader), new StagedNodeBody(body));
+      return new NodeBodyResponse(statusCode, HeaderMap.fromLowerCased(headers, request.keepResponseHeader), new StagedNodeBody(body));
     } catch (error) {
       if (isAbortError(error)) throw error;
       throw upstreamFailure(error, new URL(request.url).host);

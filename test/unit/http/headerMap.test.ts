@@ -31,4 +31,22 @@ describe('HeaderMap', () => {
     headers.forEach((value, name) => seen.push(`${name}=${value}`));
     expect(seen).toEqual(['x-one=1', 'x-two=2']);
   });
+
+  it('lower-cases names however they are written, known to it or not', () => {
+    const headers = HeaderMap.fromRaw(['Content-Type', 'application/json', 'X-Custom-THING', 'a', 'AUTHORIZATION', 'Bearer k', 'User-Agent', 'curl']);
+    expect([...headers.keys()]).toEqual(['content-type', 'x-custom-thing', 'authorization', 'user-agent']);
+    expect(headers.get('X-CUSTOM-thing')).toBe('a');
+    expect(headers.get('Authorization')).toBe('Bearer k');
+  });
+
+  it("takes a record of lower-case names (undici's parsed headers): several values joined, none skipped, a filter kept", () => {
+    const headers = HeaderMap.fromLowerCased(
+      { 'content-type': 'application/json', 'x-many': ['1', '2'], 'x-none': undefined, 'set-cookie': 'a=b' },
+      (name) => name !== 'set-cookie',
+    );
+    expect([...headers]).toEqual([
+      ['content-type', 'application/json'],
+      ['x-many', '1, 2'],
+    ]);
+  });
 });
