@@ -25,6 +25,15 @@ describe('formatLogLine', () => {
     expect(formatLogLine('request', { model: 'x\u001b[31mred' })).toBe('request model="x\\u001b[31mred"');
   });
 
+  it('quotes a value with any blank, Unicode ones and DEL included, and leaves other non-ASCII values plain', () => {
+    expect(formatLogLine('request', { model: 'a\u00a0b' })).toBe('request model="a\u00a0b"');
+    expect(formatLogLine('request', { model: 'a\u3000b' })).toBe('request model="a\u3000b"');
+    // Quoted; JSON leaves DEL as it is (it moves no cursor and starts no sequence).
+    expect(formatLogLine('request', { model: 'a\u007fb' })).toBe('request model="a\u007fb"');
+    expect(formatLogLine('request', { model: 'a\tb' })).toBe('request model="a\\tb"');
+    expect(formatLogLine('request', { model: 'modèle-é' })).toBe('request model=modèle-é');
+  });
+
   it('cuts a long value, saying how long it was', () => {
     const line = formatLogLine('request', { model: 'm'.repeat(3_000_000) });
     expect(line.length).toBeLessThan(MAX_LOGGED_VALUE + 100);

@@ -4,6 +4,7 @@
  */
 import { convertAzureError, jsonResponse, proxyError } from '../errors/catalogue';
 import { isEventStream, toWebResponse, withBodyStage, type ProxyResponse } from '../http/proxyResponse';
+import { isMediaType } from '../http/mediaType';
 import { readStreamWithLimit } from '../http/requestBody';
 import { createSseErrorEventStage } from '../streams/sseErrorEvent';
 import { createSseEventFilterStage, isFilterOnlyChunk, isUsageOnlyChunk } from './streamCompat';
@@ -41,7 +42,9 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
 }
 
 function isJson(headers: Headers): boolean {
-  return /^application\/(?:[\w.+-]+\+)?json\b/i.test(headers.get('content-type') ?? '');
+  const contentType = headers.get('content-type');
+  // Azure's usual answer first, compared in place; then any `+json` type.
+  return isMediaType(contentType, 'application/json') || /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType ?? '');
 }
 
 /**

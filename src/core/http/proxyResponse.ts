@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import type { BodyStage } from '../streams/bodyStage';
 import { applyStage } from '../streams/webBody';
 import type { StagedNodeBody } from '../streams/stagedNodeBody';
+import { isMediaType } from './mediaType';
 
 export interface ProxyResponse {
   readonly status: number;
@@ -80,7 +81,7 @@ export async function discardBody(response: ProxyResponse): Promise<void> {
  * and hosts send its headers at once, before any event.
  */
 export function isEventStream(response: { headers: Headers }): boolean {
-  return response.headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') ?? false;
+  return isMediaType(response.headers.get('content-type'), 'text/event-stream');
 }
 
 /** The response as a web Response, for callers that want one (web-standard hosts, tests). */

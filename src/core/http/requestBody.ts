@@ -4,6 +4,7 @@
  */
 import { proxyError, ProxyError } from '../errors/catalogue';
 import { topLevelFieldCount } from './jsonModel';
+import { isMediaType } from './mediaType';
 import { BodyLimitExceeded, type ProxyRequest } from './proxyRequest';
 
 export interface JsonRequestBody {
@@ -89,7 +90,8 @@ export function assertJsonContentType(headers: Headers): void {
 
 function refusedContentType(headers: Headers): ProxyError | undefined {
   const contentType = headers.get('content-type');
-  if (contentType === null) return undefined;
+  // The usual one first, compared in place.
+  if (contentType === null || isMediaType(contentType, 'application/json')) return undefined;
   const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   if (mediaType === 'application/json' || mediaType.endsWith('+json')) return undefined;
   return proxyError('unsupported_content_type', `Unsupported content type "${mediaType}": send the request body as JSON with Content-Type: application/json.`);
