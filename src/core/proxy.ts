@@ -114,7 +114,9 @@ export class OpenAIProxy {
     const started = performance.now();
     const config = this.#source.current();
     const services = this.#servicesFor(config, options.logger);
-    const logFields: RequestContext['logFields'] = {};
+    // The line's own fields come first, in its order, set when the body ends; the handler's follow as it adds them.
+    // One object for the request, written as it goes: not a second one with everything copied into it at the end.
+    const logFields: RequestContext['logFields'] = { request_id: undefined, method: undefined, path: undefined, status: undefined, ms: undefined, ttfb_ms: undefined, body: undefined };
     const quota: QuotaState = {};
     let url: URL;
     let response: ProxyResponse | undefined;
@@ -145,17 +147,14 @@ export class OpenAIProxy {
     const log = (outcome: BodyOutcome | 'no-body'): void => {
       const closedByClient = outcome === 'cancelled' || request.signal.aborted;
       const ms = elapsedMs(started);
-      // Built by assignment, in the line's order: spreads of conditional parts made an object each, per request.
-      const fields: Record<string, string | number | undefined> = {
-        request_id: requestId,
-        method: request.method,
-        path: url.pathname,
-        status: closedByClient ? CLIENT_CLOSED : response.status,
-        ms,
-        ttfb_ms: ttfbMs ?? ms,
-      };
+      const fields = logFields;
+      fields.request_id = requestId;
+      fields.method = request.method;
+      fields.path = url.pathname;
+      fields.status = closedByClient ? CLIENT_CLOSED : response.status;
+      fields.ms = ms;
+      fields.ttfb_ms = ttfbMs ?? ms;
       if (outcome === 'error' && !closedByClient) fields.body = 'failed';
-      Object.assign(fields, logFields);
       const upstreamRequestId = response.headers.get('apim-request-id');
       if (upstreamRequestId !== null) fields.upstream_request_id = upstreamRequestId;
       const record = fields as RequestRecord;
