@@ -12,10 +12,10 @@ export function isMediaType(contentType: string | null, type: string): boolean {
     // `type` is lower case; a letter of the header's matches it in either case.
     if (lowerAscii(contentType.charCodeAt(at + i)) !== type.charCodeAt(i)) return false;
   }
-  const end = at + type.length;
-  if (end === contentType.length) return true;
-  const next = contentType.charCodeAt(end);
-  return next === SEMICOLON || isBlank(next);
+  // Then only blanks, up to the parameters or the end.
+  let end = at + type.length;
+  while (end < contentType.length && isBlank(contentType.charCodeAt(end))) end++;
+  return end === contentType.length || contentType.charCodeAt(end) === SEMICOLON;
 }
 
 const SEMICOLON = 0x3b;

@@ -8,6 +8,8 @@ describe('isMediaType', () => {
     ['application/json;charset=utf-8', true],
     ['  application/json', true],
     ['application/json ', true],
+    ['application/json ; charset=utf-8', true],
+    ['application/json x', false],
     ['application/jsonx', false],
     ['application/js', false],
     ['application/problem+json', false],
