@@ -44,6 +44,7 @@ import { appLoad, packageSize, sizing } from './deployment';
 import { countedUsageStore } from './usageStore';
 import { orderOf } from './rounds';
 import { saturate } from './saturate';
+import { hasValgrind, instructionsPerRequest } from './instructions';
 
 const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -578,6 +579,35 @@ async function cpuSection(rows: string[]): Promise<void> {
   }
 }
 
+/** Answers a counted run gives, the first run's and the second's: their difference is what is counted. */
+const COUNTED_ANSWERS: readonly [number, number] = [5000, 10_000];
+
+/** The floor's and the local host's user-space instructions a request (bench/instructions.ts), one client. */
+async function instructionsSection(rows: string[]): Promise<void> {
+  if (!hasValgrind()) {
+    rows.push('Instructions a request: skipped, valgrind is not installed (apt-get install valgrind)');
+    return;
+  }
+  const upstream = await startProcess('fixed-upstream', 'bench/fixedUpstream.js', {}, /fixed upstream at (http:\/\/\S+)/);
+  try {
+    const counted = async (name: 'floor' | 'proxy', script: string, env: Record<string, string>): Promise<number> => {
+      const { path, headers, body } = target({ name, url: '', child: upstream.child });
+      return instructionsPerRequest(
+        { node: process.execPath, args: [join(ROOT, 'dist', script)], env, listening: /listening on (http:\/\/[^\s/]+)/, request: { path, headers, body }, prefix: join(OUT, `instructions-${name}`) },
+        COUNTED_ANSWERS,
+      );
+    };
+    const floor = await counted('floor', 'bench/floor.js', { UPSTREAM: upstream.url });
+    const proxy = await counted('proxy', 'src/hosting/node/localMain.js', { PORT: '0', AZURE_OPENAI_ENDPOINT: upstream.url });
+    rows.push(
+      `User-space instructions a request under cachegrind, one client, answers ${COUNTED_ANSWERS[0]} to ${COUNTED_ANSWERS[1]}, V8's compiler left out: ` +
+        `floor ${fixed(floor, 0)} | proxy ${fixed(proxy, 0)} (${fixed(proxy / floor)}x)`,
+    );
+  } finally {
+    upstream.child.kill();
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, durationSeconds: DURATION_MS / 1000, rounds: ROUNDS };
@@ -589,6 +619,12 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'limits') {
     // One section alone, for working on it: `BENCH_ONLY=limits npm run bench`.
     await limitsSection(results, targets, rows);
+    console.info(rows.join('\n'));
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'instructions') {
+    // The CPU target in instructions, steadier than time: `BENCH_ONLY=instructions npm run bench` (needs valgrind).
+    await instructionsSection(rows);
     console.info(rows.join('\n'));
     return;
   }
