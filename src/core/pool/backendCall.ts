@@ -115,7 +115,7 @@ export interface DeploymentCall {
   replayable: boolean;
   /** The body for one backend (whose v1 URL may need its deployment in the body), and any headers it adds. */
   body(target: DeploymentTarget, backend: Backend): { body: Uint8Array | ReadableStream<Uint8Array>; headers?: Record<string, string> };
-  /** How the answer of the backend that answered is relayed: a new object each call (its `onUsage` is set here). */
+  /** How the answer of the backend that answered is relayed. */
   relay(backend: Backend): Omit<RelayOptions, 'onUsage'>;
 }
 
@@ -146,10 +146,7 @@ export async function callDeployment(context: RequestContext, call: DeploymentCa
       return auth instanceof Promise ? auth.then(send) : send(auth);
     },
   });
-  // The handler's options are its own object, made for this answer: the usage callback goes into it, not into a copy.
-  const relay: RelayOptions = call.relay(backend);
-  relay.onUsage = recordUsageIn(logFields);
-  const relaying = relayAzureResponse(response, relay);
+  const relaying = relayAzureResponse(response, { ...call.relay(backend), onUsage: recordUsageIn(logFields) });
   const relayed = relaying instanceof Promise ? await relaying : relaying;
   annotate(relayed.headers, backend, attempts, config.azure.endpoint);
   return { response: relayed, backend };
