@@ -61,7 +61,13 @@ async function countedRun(server: CountedServer, answers: number): Promise<{ ins
   const args = ['--tool=cachegrind', '--cache-sim=no', '--smc-check=all-non-file', `--cachegrind-out-file=${out}`, server.node, '--single-threaded', ...server.args];
   const child = spawn('valgrind', args, { env: { PATH: process.env.PATH, ...server.env }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let running = true;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running = false;
+      resolve();
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     // A server starts in seconds under valgrind, not milliseconds.
     const timer = setTimeout(() => {
@@ -77,11 +83,21 @@ async function countedRun(server: CountedServer, answers: number): Promise<{ ins
     }, 100);
   });
   const load = saturate(url, 1, server.request);
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
-      if (load.answers < answers) return;
+      if (load.answers < answers && running) return;
       clearInterval(poll);
-      resolve();
+      // A server that ended before its answers were in would leave the count waiting for ever.
+      if (running) {
+        resolve();
+        return;
+      }
+      try {
+        load.close();
+      } catch {
+        // Its connections failed with the server: the server's end is the error told.
+      }
+      reject(new Error(`${server.prefix} ended after ${load.answers} of ${answers} answers:\n${readFileSync(log, 'utf8')}`));
     }, 20);
   });
   const answered = load.answers;

@@ -160,7 +160,7 @@ async function startServers(chunkDelayMs: number, proxyEnv: Record<string, strin
 }
 
 /** What a client calls on each server: Azure's URL directly, OpenAI's through the two proxies. */
-function target(server: Server, stream = false): { origin: string; path: string; headers: Record<string, string>; body: string } {
+function target(server: Pick<Server, 'name' | 'url'>, stream = false): { origin: string; path: string; headers: Record<string, string>; body: string } {
   // The stream asks for its usage chunk: otherwise the proxy asks for it itself (to log the tokens) and drops
   // it, so its streams would have one chunk fewer than the others and their mean gap would not compare.
   const body = stream ? JSON.stringify({ ...JSON.parse(BODY), stream: true, stream_options: { include_usage: true }, max_tokens: undefined }) : BODY;
@@ -591,7 +591,7 @@ async function instructionsSection(rows: string[]): Promise<void> {
   const upstream = await startProcess('fixed-upstream', 'bench/fixedUpstream.js', {}, /fixed upstream at (http:\/\/\S+)/);
   try {
     const counted = async (name: 'floor' | 'proxy', script: string, env: Record<string, string>): Promise<number> => {
-      const { path, headers, body } = target({ name, url: '', child: upstream.child });
+      const { path, headers, body } = target({ name, url: '' });
       return instructionsPerRequest(
         { node: process.execPath, args: [join(ROOT, 'dist', script)], env, listening: /listening on (http:\/\/[^\s/]+)/, request: { path, headers, body }, prefix: join(OUT, `instructions-${name}`) },
         COUNTED_ANSWERS,
