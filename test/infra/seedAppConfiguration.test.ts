@@ -48,8 +48,13 @@ describe('seeding App Configuration after provisioning', () => {
   it('waits for the role to take effect, then writes every key-value, with its label', async () => {
     store.forbidWrites = true;
     const done = seed({ APP_CONFIGURATION_ENDPOINT: store.url, APP_CONFIGURATION_SEED: JSON.stringify(SEED) });
-    setTimeout(() => (store.forbidWrites = false), 1000);
-    const { code, output } = await done;
+    // The role takes effect once a write has been refused, however long the script took to start (not after a
+    // fixed time: on a loaded machine the script's first write came after it, and nothing was refused).
+    const refused = (): boolean => store.requests.some((r) => r.method === 'PUT' && r.status === 403);
+    const lift = setInterval(() => {
+      if (refused()) store.forbidWrites = false;
+    }, 20);
+    const { code, output } = await done.finally(() => clearInterval(lift));
     expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('2 key-value(s) written, 0 already') });
     expect(output).toContain('answers 403; waiting for the role assignment to take effect');
     expect(store.requests.some((r) => r.method === 'PUT' && r.status === 403)).toBe(true);
