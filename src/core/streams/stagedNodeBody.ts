@@ -66,12 +66,17 @@ export class StagedNodeBody {
       const settle = (outcome: BodyOutcome, error?: unknown): void => {
         if (settled) return;
         settled = true;
-        // onError stays: destroying an HTTP client's body emits an abort error, which must not go unheard.
-        source.off('data', onData);
-        source.off('end', onEnd);
-        source.off('close', onSourceClose);
-        destination.off('drain', onDrain);
-        destination.off('close', onDestinationClose);
+        // A body cut short: its listeners go, but onError, since destroying an HTTP client's body emits an abort
+        // error, which must not go unheard. A complete one keeps them: the source emits nothing more but its
+        // 'close', and the destination its 'close' (and a 'drain' still awaited), each of which finds the body
+        // settled; removing them cost more than writing a small body.
+        if (outcome !== 'complete') {
+          source.off('data', onData);
+          source.off('end', onEnd);
+          source.off('close', onSourceClose);
+          destination.off('drain', onDrain);
+          destination.off('close', onDestinationClose);
+        }
         const ending = outcome === 'error' && !destination.destroyed ? failureEnding(stages, error) : undefined;
         if (ending !== undefined) destination.end(ending);
         for (const stage of stages) stage.onEnd?.(outcome);
@@ -94,10 +99,17 @@ export class StagedNodeBody {
         // length still goes out with its headers in one write; a chunked one ends with a write of its own.)
         let full = false;
         for (const piece of out) full = !destination.write(piece) || full;
-        if (full) source.pause();
+        if (full && !waiting) {
+          // Listened for only while the destination is full: most bodies never fill it.
+          waiting = true;
+          source.pause();
+          destination.once('drain', onDrain);
+        }
       };
+      let waiting = false;
       const onDrain = (): void => {
-        source.resume();
+        waiting = false;
+        if (!settled) source.resume();
       };
       const onEnd = (): void => {
         try {
@@ -123,7 +135,6 @@ export class StagedNodeBody {
       source.on('end', onEnd);
       source.once('error', onError);
       source.on('close', onSourceClose);
-      destination.on('drain', onDrain);
       destination.on('close', onDestinationClose);
       if (destination.destroyed) onDestinationClose();
       else source.resume();
