@@ -1,21 +1,45 @@
-import { EventEmitter } from 'node:events';
-
 /**
- * "The client went away" as a Node EventEmitter: `aborted`, then one 'abort' event. A host's cheaper stand-in
- * for an AbortSignal, which costs microseconds to make and to listen to, on every call (about a tenth of the
- * local host's work on a small call); undici's request takes either.
+ * "The client went away": `aborted`, and the 'abort' listeners called once when it happens. A host's cheaper
+ * stand-in for an AbortSignal, which costs microseconds to make and to listen to, on every call (about a tenth of
+ * the local host's work on a small call). It has an EventTarget's two listener methods, which is all undici's
+ * `request` asks of a signal (lib/api/api-request.js): an EventEmitter, as this was, costs undici a wrapped
+ * `once` listener and its removal on every call.
  */
-export class ClientAbort extends EventEmitter {
+export class ClientAbort {
   #aborted = false;
+  /** One listener a call (undici's), so one field before any array. */
+  #listener: (() => void) | undefined;
+  #more: Array<() => void> | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
   }
 
+  /** Calls `listener` when the client goes away (once: there is one abort). */
+  addEventListener(type: 'abort', listener: () => void): void {
+    if (type !== 'abort' || this.#aborted) return;
+    if (this.#listener === undefined) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
+  }
+
+  removeEventListener(type: 'abort', listener: () => void): void {
+    if (type !== 'abort') return;
+    if (this.#listener === listener) this.#listener = undefined;
+    else if (this.#more !== undefined) {
+      const at = this.#more.indexOf(listener);
+      if (at !== -1) this.#more.splice(at, 1);
+    }
+  }
+
   abort(): void {
     if (this.#aborted) return;
     this.#aborted = true;
-    this.emit('abort');
+    const first = this.#listener;
+    const more = this.#more;
+    this.#listener = undefined;
+    this.#more = undefined;
+    first?.();
+    if (more !== undefined) for (const listener of more) listener();
   }
 }
 
