@@ -58,6 +58,21 @@ function isPlain(value: string): boolean {
 }
 
 /**
+ * A number as `String(number)` writes it. A time in tenths of a millisecond (each request's line has two) is
+ * written from its digits: V8's shortest-decimal conversion of a fraction costs more than the rest of the field.
+ * Exact: a value equal to `tenths / 10` is the double nearest that decimal, whose shortest form is those digits
+ * (below 10^13 a double's spacing is under a hundredth, so no other decimal of as few digits is as near).
+ */
+function numberText(value: number): string {
+  if (Number.isInteger(value)) return `${value}`;
+  const tenths = Math.round(value * 10);
+  if (tenths / 10 !== value || tenths >= 1e14 || tenths <= -1e14) return `${value}`;
+  const size = tenths < 0 ? -tenths : tenths;
+  const digit = size % 10;
+  return `${tenths < 0 ? '-' : ''}${(size - digit) / 10}.${digit}`;
+}
+
+/**
  * `message key=value ...` (logfmt): values with blanks or control characters quoted as JSON strings (which escapes
  * the controls), long values cut. Written once per request, so kept cheap.
  */
@@ -67,7 +82,7 @@ function format(message: string, fields?: LogFields): string {
   for (const key in fields) {
     const value = fields[key];
     // Numbers first, and a short plain string written as it is: most of a request's line, kept to one step each.
-    if (typeof value === 'number') line += ` ${key}=${value}`;
+    if (typeof value === 'number') line += ` ${key}=${numberText(value)}`;
     else if (typeof value === 'string') {
       if (value.length <= MAX_LOGGED_VALUE && isPlain(value)) line += ` ${key}=${value}`;
       else {

@@ -34,6 +34,12 @@ describe('formatLogLine', () => {
     expect(formatLogLine('request', { model: 'modèle-é' })).toBe('request model=modèle-é');
   });
 
+  it('writes numbers as String does, times in tenths of a millisecond included', () => {
+    const numbers = [0, -0, 7, -7, 200, 12.5, 0.1, -0.1, -0.05, 0.30000000000000004, 1 / 3, 1e-7, 1e21, 123456789.5, 9999999999999.9, 99999999999999.9, Number.NaN, Infinity, -Infinity];
+    for (let tenths = -20_000; tenths <= 20_000; tenths += 7) numbers.push(tenths / 10, Math.round((tenths * 1.37) * 10) / 10);
+    for (const n of numbers) expect(formatLogLine('request', { ms: n })).toBe(`request ms=${String(n)}`);
+  });
+
   it('cuts a long value, saying how long it was', () => {
     const line = formatLogLine('request', { model: 'm'.repeat(3_000_000) });
     expect(line.length).toBeLessThan(MAX_LOGGED_VALUE + 100);
