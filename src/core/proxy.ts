@@ -2,6 +2,8 @@
  * The proxy: one `handle(Request) => Response` over the route table, independent of any host. Every failure a
  * client can see leaves here as an OpenAI-shaped error with the right status; nothing else escapes.
  */
+// Node's own binding, not the global: from Node 22 the global `performance` is a getter, called on each use.
+import { performance } from 'node:perf_hooks';
 import { Balancer } from './pool/balancer';
 import type { ProxyConfig } from './config/config';
 import { staticConfigSource, type ConfigSource } from './config/configSource';

@@ -2,6 +2,8 @@
  * Reading and checking a JSON request body at the edge: size limit, content type, well-formed JSON, a string
  * `model`. The bytes are kept as sent, so the upstream gets exactly what the client wrote (no re-serialising).
  */
+// Node's own binding, not the global: from Node 22 the global `Buffer` is a getter, called on each use.
+import { Buffer } from 'node:buffer';
 import { proxyError, ProxyError } from '../errors/catalogue';
 import { topLevelFieldCount } from './jsonModel';
 import { isMediaType } from './mediaType';

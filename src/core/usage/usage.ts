@@ -4,6 +4,8 @@
  * at the end of a JSON completion or embedding, in the final chunk of a stream (with
  * `stream_options.include_usage`), and in the Responses API's `response.completed` event.
  */
+// Node's own binding, not the global: from Node 22 the global `Buffer` is a getter, called on each use.
+import { Buffer } from 'node:buffer';
 import { isRecord } from '../http/isRecord';
 import { BACKSLASH, CLOSE_BRACE, COLON, COMMA, endOfString, endOfValue, OPEN_BRACE, QUOTE, skipBlanks } from '../http/jsonBytes';
 import type { BodyStage } from '../streams/bodyStage';
