@@ -30,8 +30,10 @@ export class HeaderMap implements Headers {
     for (const name in record) {
       if (keep !== undefined && !keep(name)) continue;
       const value = record[name];
-      if (Array.isArray(value)) for (const item of value) headers.#add(name, item);
-      else if (value !== undefined) headers.#add(name, value);
+      // A record's names are distinct: each is set, with no look for one there before it.
+      if (Array.isArray(value)) {
+        if (value.length > 0) headers.#map.set(name, value.join(', '));
+      } else if (value !== undefined) headers.#map.set(name, value);
     }
     return headers;
   }
