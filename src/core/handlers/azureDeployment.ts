@@ -73,13 +73,13 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
     const addsUsage = (backend: Backend): boolean => askUsage && knowsStreamOptions(config, options.family, backend);
     const translating = options.reasoningParameters === true && config.translateParameters;
     const { refusedParameters } = services;
-    // Refused in this request's earlier answers.
-    const refused = new Set<string>();
+    // Refused in this request's earlier answers (an array: most requests have none, and a Set costs a table).
+    const refused: string[] = [];
     const fixesFor = (backend: Backend): string[] => {
       const known = knownRefused(knownModel(config, backend, model));
       // No deployment refused anything yet (the usual case): no key is made to look one up.
       const learned = refusedParameters.isEmpty ? undefined : refusedParameters.get(backendKey(backend, config.azure.endpoint));
-      if (known.size === 0 && (learned === undefined || learned.size === 0) && refused.size === 0) return [];
+      if (known.size === 0 && (learned === undefined || learned.size === 0) && refused.length === 0) return [];
       return [...new Set([...known, ...(learned ?? []), ...refused])].filter((param) => body.json[param] !== undefined);
     };
     const call = (): Promise<DeploymentAnswer> =>
@@ -109,13 +109,13 @@ export function deploymentJsonOperation(options: DeploymentOperationOptions): Ro
       // Azure's error, already in OpenAI's shape (relayAzureResponse) and cut to the size it reads: read whole.
       const error = (await readAzureJson(response, MAX_ERROR_BODY_BYTES, "Azure's error")) as OpenAIErrorBody;
       const param = refusedParameter(response.status, error);
-      if (param === undefined || refused.has(param) || body.json[param] === undefined) {
+      if (param === undefined || refused.includes(param) || body.json[param] === undefined) {
         return jsonResponse(response.status, error, response.headers);
       }
       // Nothing has reached the client: the request goes again with the field fixed, and later ones to the
       // deployment that refused it (this resource's: a pool's resources may name theirs alike) are fixed before
       // their first call.
-      refused.add(param);
+      refused.push(param);
       refusedParameters.add(backendKey(answered, config.azure.endpoint), param);
       logFields.parameter_retries = retry + 1;
       ({ response, backend: answered } = await call());
