@@ -1,27 +1,48 @@
 /**
- * Instructions a request, counted rather than timed: a server run under valgrind's cachegrind twice, once for
- * `answers[0]` answers and once for `answers[1]`, one client at a time; the difference of the two counts over the
- * difference of the answers is what one request costs in user-space instructions, without the server's start.
- * V8's compiler is left out of the counts: under valgrind it runs on the main thread and keeps compiling, which
- * says nothing of a request's own work. Steadier than CPU time on a shared machine (runs of one build differ by a few
- * percent, CPU windows by tens), and blind to what CPU time also sees: the kernel, caches, the compiler's threads.
- * Needs valgrind (the Debian package); `npm run bench` does not: this is its `BENCH_ONLY=instructions` section.
+ * Instructions a request, counted rather than timed, once V8 has done optimising: a server runs under valgrind's
+ * callgrind with one client; after `warmUp` answers its counts are zeroed, after `counted` more they are dumped
+ * (`callgrind_control`), so what is counted is the server's steady state, the one the CPU rows time, and not its
+ * start or V8's tiering up (which goes on for the proxy's first ~30,000 requests: counted over its first 10,000, as
+ * before 2026-11-28's eighth round, the proxy read ~10% higher than in its steady state, and the floor less so).
+ * V8's compiler is left out of the counts: under valgrind it runs on the main thread, and still compiles now and
+ * then. Steadier than CPU time on a shared machine (runs of one build differ by a few percent, CPU windows by
+ * tens), and blind to what CPU time also sees: the kernel, caches, the compiler's threads. Needs valgrind (the
+ * Debian package, whose `callgrind_control` is a Perl script); `npm run bench` does not: this is its
+ * `BENCH_ONLY=instructions` section.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { saturate } from './saturate';
 
-/** Instructions by function, from a cachegrind output file (`fn=` names, then `<line> <count>` rows). */
+/**
+ * Instructions by function, from a callgrind output file: each function's own rows (`<position> <count>`), not the
+ * row after a `calls=` line, which is what the call cost, counted in the function called. Names are compressed
+ * (`fn=(12) name` the first time, `fn=(12)` after).
+ */
 export function instructionsByFunction(text: string): Map<string, number> {
+  const names = new Map<string, string>();
   const counts = new Map<string, number>();
   let current = '';
+  let callCost = false;
   for (const line of text.split('\n')) {
-    if (line.startsWith('fn=')) {
-      current = line.slice(3);
+    const named = /^(c?fn)=(?:\((\d+)\))? ?(.*)$/.exec(line);
+    if (named !== null) {
+      const [, kind, id, name] = named as unknown as [string, string, string | undefined, string];
+      if (id !== undefined && name !== '') names.set(id, name);
+      if (kind === 'fn') current = id === undefined ? name : (names.get(id) ?? name);
       continue;
     }
-    const row = /^\d+ (\d+)$/.exec(line);
-    if (row !== null) counts.set(current, (counts.get(current) ?? 0) + Number(row[1]));
+    if (line.startsWith('calls=')) {
+      callCost = true;
+      continue;
+    }
+    const row = /^[+-]?\d+ (\d+)$|^\* (\d+)$/.exec(line);
+    if (row === null) continue;
+    if (callCost) {
+      callCost = false;
+      continue;
+    }
+    counts.set(current, (counts.get(current) ?? 0) + Number(row[1] ?? row[2]));
   }
   return counts;
 }
@@ -37,7 +58,7 @@ export function requestWork(counts: ReadonlyMap<string, number>): number {
 }
 
 export function hasValgrind(): boolean {
-  return spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0;
+  return spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('callgrind_control', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 export interface CountedServer {
@@ -48,17 +69,30 @@ export interface CountedServer {
   /** The line the server prints when it listens, with its URL. */
   listening: RegExp;
   request: { path: string; headers: Record<string, string>; body: string };
-  /** Where its output and cachegrind's file go (`<prefix>.log`, `<prefix>.out`). */
+  /** Where its output and callgrind's files go (`<prefix>.log`, `<prefix>.out`, the dump `<prefix>.out.1`). */
   prefix: string;
 }
 
-/** One run under cachegrind until `answers` answers: its instructions not compiling, and the answers it gave. */
-async function countedRun(server: CountedServer, answers: number): Promise<{ instructions: number; answers: number }> {
+export interface CountedAnswers {
+  /** Answers before the count starts: V8 optimises the proxy's code over its first ~30,000. */
+  warmUp: number;
+  counted: number;
+}
+
+/** Tells callgrind, in the server's process, to zero its counts or to dump them. */
+function control(pid: number, command: '--zero' | '--dump'): void {
+  const result = spawnSync('callgrind_control', [command, String(pid)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`callgrind_control ${command} ${pid} failed: ${result.stderr}${result.stdout}`);
+}
+
+/** User-space instructions a request in the server's steady state, V8's compiler left out (see the top of this file). */
+export async function instructionsPerRequest(server: CountedServer, answers: CountedAnswers): Promise<number> {
   const log = `${server.prefix}.log`;
   const out = `${server.prefix}.out`;
   rmSync(out, { force: true });
+  rmSync(`${out}.1`, { force: true });
   const fd = openSync(log, 'w');
-  const args = ['--tool=cachegrind', '--cache-sim=no', '--smc-check=all-non-file', `--cachegrind-out-file=${out}`, server.node, '--single-threaded', ...server.args];
+  const args = ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, server.node, '--single-threaded', ...server.args];
   const child = spawn('valgrind', args, { env: { PATH: process.env.PATH, ...server.env }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let running = true;
@@ -68,49 +102,52 @@ async function countedRun(server: CountedServer, answers: number): Promise<{ ins
       resolve();
     }),
   );
-  const url = await new Promise<string>((resolve, reject) => {
-    // A server starts in seconds under valgrind, not milliseconds.
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      reject(new Error(`${server.prefix} did not start under valgrind:\n${readFileSync(log, 'utf8')}`));
-    }, 120_000);
-    const poll = setInterval(() => {
-      const found = server.listening.exec(readFileSync(log, 'utf8'))?.[1];
-      if (found === undefined) return;
-      clearInterval(poll);
-      clearTimeout(timer);
-      resolve(found);
-    }, 100);
-  });
-  const load = saturate(url, 1, server.request);
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (load.answers < answers && running) return;
-      clearInterval(poll);
-      // A server that ended before its answers were in would leave the count waiting for ever.
-      if (running) {
-        resolve();
-        return;
-      }
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      // A server starts in seconds under valgrind, not milliseconds.
+      const timer = setTimeout(() => {
+        clearInterval(poll);
+        reject(new Error(`${server.prefix} did not start under valgrind:\n${readFileSync(log, 'utf8')}`));
+      }, 120_000);
+      const poll = setInterval(() => {
+        const found = server.listening.exec(readFileSync(log, 'utf8'))?.[1];
+        if (found === undefined) return;
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve(found);
+      }, 100);
+    });
+    const load = saturate(url, 1, server.request);
+    /** Resolves once the server has given `count` answers; rejects if it ends before. */
+    const answered = (count: number): Promise<number> =>
+      new Promise<number>((resolve, reject) => {
+        const poll = setInterval(() => {
+          if (load.answers < count && running) return;
+          clearInterval(poll);
+          if (running) resolve(load.answers);
+          // A server that ended before its answers were in would leave the count waiting for ever.
+          else reject(new Error(`${server.prefix} ended after ${load.answers} of ${count} answers:\n${readFileSync(log, 'utf8')}`));
+        }, 5);
+      });
+    try {
+      await answered(answers.warmUp);
+      // Each command takes a moment (a few answers, at callgrind's pace): the answers are read as each returns, at
+      // both ends alike, so that the few on either side of a count's edge are as likely counted as not.
+      control(child.pid as number, '--zero');
+      const from = load.answers;
+      await answered(from + answers.counted);
+      control(child.pid as number, '--dump');
+      const to = load.answers;
+      return requestWork(instructionsByFunction(readFileSync(`${out}.1`, 'utf8'))) / (to - from);
+    } finally {
       try {
         load.close();
       } catch {
         // Its connections failed with the server: the server's end is the error told.
       }
-      reject(new Error(`${server.prefix} ended after ${load.answers} of ${answers} answers:\n${readFileSync(log, 'utf8')}`));
-    }, 20);
-  });
-  const answered = load.answers;
-  load.close();
-  // Cachegrind writes its file when the process ends, a signal's end included.
-  child.kill('SIGINT');
-  await exited;
-  return { instructions: requestWork(instructionsByFunction(readFileSync(out, 'utf8'))), answers: answered };
-}
-
-/** User-space instructions a request, V8's compiler left out (see the top of this file). */
-export async function instructionsPerRequest(server: CountedServer, answers: readonly [number, number]): Promise<number> {
-  const first = await countedRun({ ...server, prefix: `${server.prefix}-1` }, answers[0]);
-  const second = await countedRun({ ...server, prefix: `${server.prefix}-2` }, answers[1]);
-  return (second.instructions - first.instructions) / (second.answers - first.answers);
+    }
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
 }

@@ -1,36 +1,43 @@
 import { instructionsByFunction, requestWork } from '../../bench/instructions';
 
+/** A callgrind dump's shape: compressed names, positions with and without a sign, and calls' costs. */
 const OUTPUT = [
-  'desc: I1 cache:         32768 B, 64 B, 8-way associative',
+  '# callgrind format',
+  'version: 1',
   'cmd: node --single-threaded server.js',
+  'positions: line',
   'events: Ir',
-  'fl=???',
-  'fn=???',
+  'fl=(1) ???',
+  'fn=(1) 0x0000000028194600',
   '0 1000',
-  '0 500',
-  'fl=src/builtins',
-  'fn=Builtins_StringAdd_CheckNone',
+  '+2 500',
+  'cfn=(2) Builtins_StringAdd_CheckNone',
+  'calls=3 0',
+  '0 210',
+  'fl=(2) src/builtins',
+  'fn=(2)',
   '0 70',
-  'fn=v8::internal::compiler::GraphReducer::ReduceTop()',
+  '* 30',
+  'fn=(3) v8::internal::compiler::GraphReducer::ReduceTop()',
   '0 400',
-  'fn=v8::internal::maglev::MaglevGraphBuilder::Build()',
-  '0 300',
-  'fn=v8::internal::Scanner::Next()',
+  'fn=(4) v8::internal::maglev::MaglevGraphBuilder::Build()',
+  '-1 300',
+  'fn=(5) v8::internal::Scanner::Next()',
   '0 200',
-  'fn=Builtins_StringAdd_CheckNone',
-  '12 30',
-  'summary: 2500',
+  'fn=(1)',
+  '0 5',
+  'totals: 2505',
 ].join('\n');
 
-describe('counting instructions (cachegrind)', () => {
-  it("adds up each function's rows, wherever its rows are", () => {
+describe('counting instructions (callgrind)', () => {
+  it("adds up each function's own rows, wherever they are, and not what its calls cost", () => {
     const counts = instructionsByFunction(OUTPUT);
-    expect(counts.get('???')).toBe(1500);
+    expect(counts.get('0x0000000028194600')).toBe(1505);
     expect(counts.get('Builtins_StringAdd_CheckNone')).toBe(100);
-    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(2500);
+    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(2505);
   });
 
   it("leaves V8's parser and compilers out of a request's work, and keeps compiled code and builtins", () => {
-    expect(requestWork(instructionsByFunction(OUTPUT))).toBe(1600);
+    expect(requestWork(instructionsByFunction(OUTPUT))).toBe(1605);
   });
 });
