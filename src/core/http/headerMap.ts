@@ -10,6 +10,8 @@
  */
 export class HeaderMap implements Headers {
   readonly #map = new Map<string, string>();
+  /** The filter every name passed when the map was made, while no name has been set since. */
+  #keptBy: ((name: string) => boolean) | undefined;
 
   /** From Node's `rawHeaders`: name, value, name, value… */
   static fromRaw(raw: readonly string[], keep?: (name: string) => boolean): HeaderMap {
@@ -27,6 +29,7 @@ export class HeaderMap implements Headers {
    */
   static fromLowerCased(record: Readonly<Record<string, string | string[] | undefined>>, keep?: (name: string) => boolean): HeaderMap {
     const headers = new HeaderMap();
+    headers.#keptBy = keep;
     for (const name in record) {
       if (keep !== undefined && !keep(name)) continue;
       const value = record[name];
@@ -43,7 +46,23 @@ export class HeaderMap implements Headers {
     this.#map.set(key, existing === undefined ? value : `${existing}, ${value}`);
   }
 
+  /**
+   * Whether every name in the map passed `filter`, known without looking at them: the map was made with that
+   * filter (`fromLowerCased`), and nothing has been set or appended since.
+   */
+  keptBy(filter: (name: string) => boolean): boolean {
+    return this.#keptBy === filter;
+  }
+
+  /** Its names and values, one after the other (name, value, name, value…), as Node's `writeHead` takes them. */
+  pairs(): string[] {
+    const pairs: string[] = [];
+    for (const [name, value] of this.#map) pairs.push(name, value);
+    return pairs;
+  }
+
   append(name: string, value: string): void {
+    this.#keptBy = undefined;
     this.#add(lowerCase(name), value);
   }
 
@@ -60,6 +79,7 @@ export class HeaderMap implements Headers {
   }
 
   set(name: string, value: string): void {
+    this.#keptBy = undefined;
     this.#map.set(lowerCase(name), value);
   }
 

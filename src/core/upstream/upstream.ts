@@ -118,6 +118,8 @@ export function azureResponseHeaders(upstream: Headers): Headers {
 
 /** Removes every header that is not for the client (see isRelayedResponseHeader), in place; false if any could not be removed. */
 export function keepRelayedResponseHeaders(headers: Headers): boolean {
+  // The upstream client's answers keep only these already (UpstreamRequest.keepResponseHeader): none to look at.
+  if (headers instanceof HeaderMap && headers.keptBy(isRelayedResponseHeader)) return true;
   const unwanted: string[] = [];
   for (const name of headers.keys()) if (!isRelayedResponseHeader(name)) unwanted.push(name);
   for (const name of unwanted) headers.delete(name);

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { clientAbortOf, NodeRequest } from './nodeRequest';
-import { discardBody, errorResponse, isEventStream, type OpenAIProxy, type ProxyRequest, type ProxyResponse } from '../../core';
+import { discardBody, errorResponse, HeaderMap, isEventStream, type OpenAIProxy, type ProxyRequest, type ProxyResponse } from '../../core';
 
 /**
  * What a client may hold of the local host. Node's own defaults (60 s for headers, 300 s for a request, no cap on
@@ -107,9 +107,13 @@ export interface LocalHost {
 }
 
 function writeHead(res: ServerResponse, response: ProxyResponse, req?: IncomingMessage): void {
-  const headers: string[] = [];
-  // forEach, not iteration: no [name, value] array per header.
-  response.headers.forEach((value, name) => headers.push(name, value));
+  let headers: string[];
+  if (response.headers instanceof HeaderMap) headers = response.headers.pairs();
+  else {
+    headers = [];
+    // forEach, not iteration: no [name, value] array per header.
+    response.headers.forEach((value, name) => headers.push(name, value));
+  }
   // Answered before the client finished sending its body (refused for its model, its size…): the rest would be
   // left unread in the connection, and the next request on it would wait behind it. Close it after this answer.
   if (req !== undefined && !req.complete) {

@@ -1,4 +1,5 @@
 import { HeaderMap } from '../../../src/core/http/headerMap';
+import { isRelayedResponseHeader, keepRelayedResponseHeaders } from '../../../src/core/upstream/upstream';
 
 describe('HeaderMap', () => {
   it('is case-insensitive, joins appended values as Headers does, and deletes', () => {
@@ -48,5 +49,43 @@ describe('HeaderMap', () => {
       ['content-type', 'application/json'],
       ['x-many', '1, 2'],
     ]);
+  });
+
+  it('knows the filter its names passed until a name is set or appended, and lists its pairs flat', () => {
+    const relayed = (name: string): boolean => name !== 'set-cookie';
+    const made = (): HeaderMap => HeaderMap.fromLowerCased({ 'content-type': 'application/json', 'set-cookie': 'a=b' }, relayed);
+    const headers = made();
+    expect(headers.keptBy(relayed)).toBe(true);
+    expect(headers.keptBy(() => true)).toBe(false);
+    headers.delete('content-type');
+    expect(headers.keptBy(relayed)).toBe(true);
+    headers.set('Set-Cookie', 'c=d');
+    expect(headers.keptBy(relayed)).toBe(false);
+    const appended = made();
+    appended.append('x-more', '1');
+    expect(appended.keptBy(relayed)).toBe(false);
+    expect(HeaderMap.fromRaw(['A', '1']).keptBy(relayed)).toBe(false);
+    expect(appended.pairs()).toEqual(['content-type', 'application/json', 'x-more', '1']);
+  });
+});
+
+describe('keepRelayedResponseHeaders', () => {
+  it("removes what is not for the client, unless the map was made keeping only that and nothing was set since", () => {
+    const fromUpstream = HeaderMap.fromLowerCased({ 'content-type': 'application/json', 'apim-request-id': 'x' }, isRelayedResponseHeader);
+    expect(keepRelayedResponseHeaders(fromUpstream)).toBe(true);
+    expect([...fromUpstream.keys()]).toEqual(['content-type', 'apim-request-id']);
+
+    const setSince = HeaderMap.fromLowerCased({ 'content-type': 'application/json' }, isRelayedResponseHeader);
+    setSince.set('set-cookie', 'a=b');
+    expect(keepRelayedResponseHeaders(setSince)).toBe(true);
+    expect([...setSince.keys()]).toEqual(['content-type']);
+
+    const unfiltered = HeaderMap.fromLowerCased({ 'content-type': 'application/json', connection: 'keep-alive' });
+    expect(keepRelayedResponseHeaders(unfiltered)).toBe(true);
+    expect([...unfiltered.keys()]).toEqual(['content-type']);
+
+    const web = new Headers({ 'content-type': 'application/json', 'set-cookie': 'a=b' });
+    expect(keepRelayedResponseHeaders(web)).toBe(true);
+    expect([...web.keys()]).toEqual(['content-type']);
   });
 });
