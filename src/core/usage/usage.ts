@@ -188,7 +188,9 @@ export function createUsageStage(onUsage: (usage: TokenUsage | undefined) => voi
       if (kept[0] !== undefined && held > TAIL_BYTES) kept[0] = kept[0].subarray(held - TAIL_BYTES);
       // A small answer is one chunk: read in place, not copied.
       const only = kept.length === 1 ? (kept[0] as Uint8Array) : undefined;
-      onUsage(lastUsageIn(only === undefined ? Buffer.concat(kept) : Buffer.from(only.buffer, only.byteOffset, only.byteLength)));
+      // A Node body's chunk is a Buffer already: read as it is, not wrapped in another view.
+      const bytes = only === undefined ? Buffer.concat(kept) : Buffer.isBuffer(only) ? only : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+      onUsage(lastUsageIn(bytes));
     },
   };
 }
