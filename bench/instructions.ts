@@ -5,7 +5,7 @@
  * start or V8's tiering up (which goes on for the proxy's first ~30,000 requests: counted over its first 10,000, as
  * before 2026-11-28's eighth round, the proxy read ~10% higher than in its steady state, and the floor less so).
  * V8's compiler is left out of the counts: under valgrind it runs on the main thread, and still compiles now and
- * then. Steadier than CPU time on a shared machine (runs of one build differ by a few percent, CPU windows by
+ * then; a major collection is counted apart (MAJOR_GC). Steadier than CPU time on a shared machine (runs of one build differ by a few percent, CPU windows by
  * tens), and blind to what CPU time also sees: the kernel, caches, the compiler's threads. Needs valgrind (the
  * Debian package, whose `callgrind_control` is a Perl script); `npm run bench` does not: this is its
  * `BENCH_ONLY=instructions` section.
@@ -50,11 +50,31 @@ export function instructionsByFunction(text: string): Map<string, number> {
 /** V8's parser and its compilers' tiers (Ignition's bytecode generator, Sparkplug, Maglev, TurboFan, Turboshaft). */
 const COMPILER = /compiler::|turboshaft::|maglev::|baseline::|interpreter::BytecodeGenerator|Scanner|Parser|AstValueFactory|AstRawString|Zone::|RegisterAllocat|LiveRange|InstructionSelector|CodeGenerator|Assembler::|GraphReducer/;
 
-/** The instructions of a run that were not V8 compiling. */
+/**
+ * V8's major collection: marking, sweeping, compacting the old generation. One comes every so many thousand requests
+ * and costs tens of thousands of instructions a request over a count of 5,000: whether one falls in a count moved it
+ * by 10% between runs of one build. Counted apart, so that builds compare on the rest.
+ */
+const MAJOR_GC = /MarkCompact|Marking|MainMarkingVisitor|Sweeper|Evacuat|RememberedSet|LiveObjectVisitor|RecordMigrated|ActiveSystemPages/;
+
+/** The instructions of a run that were not V8 compiling, nor a major collection. */
 export function requestWork(counts: ReadonlyMap<string, number>): number {
   let total = 0;
-  for (const [name, count] of counts) if (!COMPILER.test(name)) total += count;
+  for (const [name, count] of counts) if (!COMPILER.test(name) && !MAJOR_GC.test(name)) total += count;
   return total;
+}
+
+/** The instructions of a run that were a major collection. */
+export function majorCollectionWork(counts: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const [name, count] of counts) if (MAJOR_GC.test(name)) total += count;
+  return total;
+}
+
+/** A request's instructions in a count: its work, and its share of any major collection that fell in the count. */
+export interface RequestInstructions {
+  work: number;
+  majorCollection: number;
 }
 
 export function hasValgrind(): boolean {
@@ -86,7 +106,7 @@ function control(pid: number, command: '--zero' | '--dump'): void {
 }
 
 /** User-space instructions a request in the server's steady state, V8's compiler left out (see the top of this file). */
-export async function instructionsPerRequest(server: CountedServer, answers: CountedAnswers): Promise<number> {
+export async function instructionsPerRequest(server: CountedServer, answers: CountedAnswers): Promise<RequestInstructions> {
   const log = `${server.prefix}.log`;
   const out = `${server.prefix}.out`;
   rmSync(out, { force: true });
@@ -137,8 +157,9 @@ export async function instructionsPerRequest(server: CountedServer, answers: Cou
       const from = load.answers;
       await answered(from + answers.counted);
       control(child.pid as number, '--dump');
-      const to = load.answers;
-      return requestWork(instructionsByFunction(readFileSync(`${out}.1`, 'utf8'))) / (to - from);
+      const count = load.answers - from;
+      const counts = instructionsByFunction(readFileSync(`${out}.1`, 'utf8'));
+      return { work: requestWork(counts) / count, majorCollection: majorCollectionWork(counts) / count };
     } finally {
       try {
         load.close();

@@ -44,7 +44,7 @@ import { appLoad, packageSize, sizing } from './deployment';
 import { countedUsageStore } from './usageStore';
 import { orderOf } from './rounds';
 import { saturate } from './saturate';
-import { hasValgrind, instructionsPerRequest } from './instructions';
+import { hasValgrind, instructionsPerRequest, type RequestInstructions } from './instructions';
 
 const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench', 'results');
@@ -590,7 +590,7 @@ async function instructionsSection(rows: string[]): Promise<void> {
   }
   const upstream = await startProcess('fixed-upstream', 'bench/fixedUpstream.js', {}, /fixed upstream at (http:\/\/\S+)/);
   try {
-    const counted = async (name: 'floor' | 'proxy', script: string, env: Record<string, string>): Promise<number> => {
+    const counted = async (name: 'floor' | 'proxy', script: string, env: Record<string, string>): Promise<RequestInstructions> => {
       const { path, headers, body } = target({ name, url: '' });
       return instructionsPerRequest(
         { node: process.execPath, args: [join(ROOT, 'dist', script)], env, listening: /listening on (http:\/\/[^\s/]+)/, request: { path, headers, body }, prefix: join(OUT, `instructions-${name}`) },
@@ -606,10 +606,11 @@ async function instructionsSection(rows: string[]): Promise<void> {
     const [floor, proxy] = settled.map((result) => {
       if (result.status === 'rejected') throw result.reason;
       return result.value;
-    }) as [number, number];
+    }) as [RequestInstructions, RequestInstructions];
     rows.push(
-      `User-space instructions a request under callgrind, one client, ${COUNTED_ANSWERS.counted} answers after ${COUNTED_ANSWERS.warmUp}, V8's compiler left out: ` +
-        `floor ${fixed(floor, 0)} | proxy ${fixed(proxy, 0)} (${fixed(proxy / floor)}x)`,
+      `User-space instructions a request under callgrind, one client, ${COUNTED_ANSWERS.counted} answers after ${COUNTED_ANSWERS.warmUp}, V8's compiler and major collections left out: ` +
+        `floor ${fixed(floor.work, 0)} | proxy ${fixed(proxy.work, 0)} (${fixed(proxy.work / floor.work)}x); ` +
+        `major collections in the count: floor ${fixed(floor.majorCollection, 0)} | proxy ${fixed(proxy.majorCollection, 0)} a request`,
     );
   } finally {
     upstream.child.kill();

@@ -1,4 +1,4 @@
-import { instructionsByFunction, requestWork } from '../../bench/instructions';
+import { instructionsByFunction, majorCollectionWork, requestWork } from '../../bench/instructions';
 
 /** A callgrind dump's shape: compressed names, positions with and without a sign, and calls' costs. */
 const OUTPUT = [
@@ -24,9 +24,13 @@ const OUTPUT = [
   '-1 300',
   'fn=(5) v8::internal::Scanner::Next()',
   '0 200',
+  'fn=(6) void v8::internal::MarkingVisitorBase<v8::internal::MainMarkingVisitor>::ProcessStrongHeapObject()',
+  '0 90',
+  'fn=(7) v8::internal::Sweeper::RawSweep()',
+  '0 10',
   'fn=(1)',
   '0 5',
-  'totals: 2505',
+  'totals: 2605',
 ].join('\n');
 
 describe('counting instructions (callgrind)', () => {
@@ -34,10 +38,11 @@ describe('counting instructions (callgrind)', () => {
     const counts = instructionsByFunction(OUTPUT);
     expect(counts.get('0x0000000028194600')).toBe(1505);
     expect(counts.get('Builtins_StringAdd_CheckNone')).toBe(100);
-    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(2505);
+    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(2605);
   });
 
-  it("leaves V8's parser and compilers out of a request's work, and keeps compiled code and builtins", () => {
+  it("leaves V8's parser and compilers and its major collections out of a request's work, and keeps compiled code and builtins", () => {
     expect(requestWork(instructionsByFunction(OUTPUT))).toBe(1605);
+    expect(majorCollectionWork(instructionsByFunction(OUTPUT))).toBe(100);
   });
 });
