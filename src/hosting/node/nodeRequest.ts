@@ -57,41 +57,49 @@ export class NodeRequest implements ProxyRequest {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let total = 0;
-      let settled = false;
+      // Reached through these, cleared once the body is read: a listener left on the request (see onEnd) that held
+      // `resolve` would hold the promise, and so the body, for as long as the request lives (a stream's, minutes).
+      let onBody: ((body: Buffer) => void) | undefined = resolve;
+      let onFailure: ((error: Error) => void) | undefined = reject;
+      const settle = (): void => {
+        onBody = undefined;
+        onFailure = undefined;
+      };
       /** A body cut short: its listeners go, so that nothing more is read or heard. */
-      const stop = (): void => {
-        settled = true;
+      const stop = (error: Error): void => {
+        const fail = onFailure;
+        settle();
         req.off('data', onData);
         req.off('end', onEnd);
         req.off('error', onError);
         req.off('close', onClose);
+        fail?.(error);
       };
       const onData = (chunk: Buffer): void => {
         total += chunk.length;
         if (total > limit) {
           // Stop reading; Node discards the rest once the (400) response is sent.
-          stop();
           req.pause();
-          reject(new BodyLimitExceeded());
+          stop(new BodyLimitExceeded());
           return;
         }
         chunks.push(chunk);
       };
       const onEnd = (): void => {
         // The listeners stay: the request emits nothing more but its 'close', which finds the body settled.
-        // Removing four listeners cost more than the rest of the read on a small body.
-        settled = true;
-        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
+        // Removing four listeners cost more than the rest of the read on a small body. They keep no chunk and no
+        // way to the promise.
+        const done = onBody;
+        settle();
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+        chunks.length = 0;
+        done?.(body);
       };
       const onError = (error: Error): void => {
-        if (settled) return;
-        stop();
-        reject(clientClosedBody(error));
+        if (onFailure !== undefined) stop(clientClosedBody(error));
       };
       const onClose = (): void => {
-        if (settled) return;
-        stop();
-        reject(clientClosedBody());
+        if (onFailure !== undefined) stop(clientClosedBody());
       };
       // `on`, not `once`: `once` wraps each in one more function.
       req.on('data', onData);
