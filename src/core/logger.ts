@@ -98,7 +98,9 @@ function format(message: string, fields?: LogFields): string {
  * Info lines (one per request) are written together, at most FLUSH_MS after the first of them (sooner when the
  * batch fills): a write to a pipe or file is synchronous on Linux, and one per request would cost more than the
  * request's own work under load. Each line is encoded straight into the batch's buffer as it comes: joining the
- * lines into one string first, and encoding that, cost twice the formatting. Lines still pending are written when
+ * lines into one string first, and encoding that, cost twice the formatting. The buffer is made once and kept;
+ * what a flush writes is a copy of the lines in it, its size, not a new 64 KiB buffer for every batch (at a few
+ * requests a second, one a request, which V8 counts as memory to collect). Lines still pending are written when
  * the process exits.
  */
 const FLUSH_MS = 10;
@@ -107,20 +109,19 @@ let batch: Buffer | undefined;
 let batched = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
-/** The lines batched so far, taken out of the batch (the next lines go into a new buffer); none if there are none. */
+/** A copy of the lines batched so far, which leave the batch; none if there are none. */
 function takeBatch(): Buffer | undefined {
   if (flushTimer !== undefined) clearTimeout(flushTimer);
   flushTimer = undefined;
   if (batch === undefined || batched === 0) return undefined;
-  const full = batch.subarray(0, batched);
-  batch = undefined;
+  // A copy: the stream may hold what it is given until it drains (a pipe), while the batch takes the next lines.
+  const lines = Buffer.from(batch.subarray(0, batched));
   batched = 0;
-  return full;
+  return lines;
 }
 
 function flushLines(): void {
   const bytes = takeBatch();
-  // The buffer goes to the stream as it is: a pipe may hold it until it drains.
   if (bytes !== undefined) process.stdout.write(bytes);
 }
 
@@ -157,11 +158,10 @@ function writeLine(line: string): void {
     process.stdout.write(text);
     return;
   }
-  if (batch !== undefined && batched + text.length * 3 > batch.length) flushLines();
-  if (batch === undefined) {
-    batch = Buffer.allocUnsafe(BATCH_BYTES);
-    flushTimer = setTimeout(flushLines, FLUSH_MS).unref();
-  }
+  if (batched + text.length * 3 > BATCH_BYTES) flushLines();
+  batch ??= Buffer.allocUnsafe(BATCH_BYTES);
+  // The first line of a batch: it goes out FLUSH_MS from now at the latest.
+  flushTimer ??= setTimeout(flushLines, FLUSH_MS).unref();
   batched += batch.write(text, batched);
 }
 
