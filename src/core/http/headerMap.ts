@@ -57,7 +57,8 @@ export class HeaderMap implements Headers {
   /** Its names and values, one after the other (name, value, name, value…), as Node's `writeHead` takes them. */
   pairs(): string[] {
     const pairs: string[] = [];
-    for (const [name, value] of this.#map) pairs.push(name, value);
+    // forEach, not iteration: no [name, value] array per header.
+    this.#map.forEach((value, name) => pairs.push(name, value));
     return pairs;
   }
 

@@ -80,6 +80,9 @@ export class StagedNodeBody {
         const ending = outcome === 'error' && !destination.destroyed ? failureEnding(stages, error) : undefined;
         if (ending !== undefined) destination.end(ending);
         for (const stage of stages) stage.onEnd?.(outcome);
+        // Done with: a complete body's listeners, still on its streams, hold no stage (a usage read holds the
+        // body's last chunks).
+        stages.length = 0;
         if (outcome === 'error' && ending === undefined) reject(error instanceof Error ? error : new Error('The upstream body failed.'));
         else resolve();
       };
