@@ -2,13 +2,13 @@
  * Instructions a request, counted rather than timed, once V8 has done optimising: a server runs under valgrind's
  * callgrind with one client; after `warmUp` answers its counts are zeroed, after `counted` more they are dumped
  * (`callgrind_control`), so what is counted is the server's steady state, the one the CPU rows time, and not its
- * start or V8's tiering up (which goes on for the proxy's first ~30,000 requests: counted over its first 10,000, as
- * before 2026-11-28's eighth round, the proxy read ~10% higher than in its steady state, and the floor less so).
- * V8's compiler is left out of the counts: under valgrind it runs on the main thread, and still compiles now and
- * then; a major collection is counted apart (MAJOR_GC). Steadier than CPU time on a shared machine (runs of one build differ by a few percent, CPU windows by
- * tens), and blind to what CPU time also sees: the kernel, caches, the compiler's threads. Needs valgrind (the
- * Debian package, whose `callgrind_control` is a Perl script); `npm run bench` does not: this is its
- * `BENCH_ONLY=instructions` section.
+ * start or V8's tiering up (which goes on for the proxy's first ~30,000 requests: counted over answers 5,000 to
+ * 10,000, as before 2026-11-28's eighth round, both servers read ~10% higher than in their steady state). V8's
+ * compiler is left out of the counts: under valgrind it runs on the main thread, and still compiles now and then; a
+ * major collection is counted apart (MAJOR_GC). Steadier than CPU time on a shared machine (runs of one build differ
+ * by a few percent, CPU windows by tens), and blind to what CPU time also sees: the kernel, caches, the compiler's
+ * threads. Needs valgrind (the Debian package, whose `callgrind_control` is a Perl script); `npm run bench` does
+ * not: this is its `BENCH_ONLY=instructions` section.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -57,24 +57,20 @@ const COMPILER = /compiler::|turboshaft::|maglev::|baseline::|interpreter::Bytec
  */
 const MAJOR_GC = /MarkCompact|Marking|MainMarkingVisitor|Sweeper|Evacuat|RememberedSet|LiveObjectVisitor|RecordMigrated|ActiveSystemPages/;
 
-/** The instructions of a run that were not V8 compiling, nor a major collection. */
-export function requestWork(counts: ReadonlyMap<string, number>): number {
-  let total = 0;
-  for (const [name, count] of counts) if (!COMPILER.test(name) && !MAJOR_GC.test(name)) total += count;
-  return total;
-}
-
-/** The instructions of a run that were a major collection. */
-export function majorCollectionWork(counts: ReadonlyMap<string, number>): number {
-  let total = 0;
-  for (const [name, count] of counts) if (MAJOR_GC.test(name)) total += count;
-  return total;
-}
-
-/** A request's instructions in a count: its work, and its share of any major collection that fell in the count. */
+/** Instructions of a count (or a request's share of them): its work, and any major collection that fell in it. */
 export interface RequestInstructions {
   work: number;
   majorCollection: number;
+}
+
+/** A run's instructions by function, sorted: V8 compiling left out, a major collection apart from the rest. */
+export function requestWork(counts: ReadonlyMap<string, number>): RequestInstructions {
+  const sorted = { work: 0, majorCollection: 0 };
+  for (const [name, count] of counts) {
+    if (MAJOR_GC.test(name)) sorted.majorCollection += count;
+    else if (!COMPILER.test(name)) sorted.work += count;
+  }
+  return sorted;
 }
 
 export function hasValgrind(): boolean {
@@ -158,8 +154,8 @@ export async function instructionsPerRequest(server: CountedServer, answers: Cou
       await answered(from + answers.counted);
       control(child.pid as number, '--dump');
       const count = load.answers - from;
-      const counts = instructionsByFunction(readFileSync(`${out}.1`, 'utf8'));
-      return { work: requestWork(counts) / count, majorCollection: majorCollectionWork(counts) / count };
+      const { work, majorCollection } = requestWork(instructionsByFunction(readFileSync(`${out}.1`, 'utf8')));
+      return { work: work / count, majorCollection: majorCollection / count };
     } finally {
       try {
         load.close();
