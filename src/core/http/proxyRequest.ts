@@ -1,9 +1,9 @@
 /**
  * "The client went away": `aborted`, and the 'abort' listeners called once when it happens. A host's cheaper
  * stand-in for an AbortSignal, which costs microseconds to make and to listen to, on every call (about a tenth of
- * the local host's work on a small call). It has an EventTarget's two listener methods, which is all undici's
- * `request` asks of a signal (lib/api/api-request.js): an EventEmitter, as this was, costs undici a wrapped
- * `once` listener and its removal on every call.
+ * the local host's work on a small call). It has an EventTarget's two listener methods, which is all the upstream
+ * call (`core/upstream/upstream.ts`) asks of a signal, as undici's `request` does (lib/api/api-request.js): an
+ * EventEmitter, as this was, cost undici a wrapped `once` listener and its removal on every call.
  */
 export class ClientAbort {
   #aborted = false;

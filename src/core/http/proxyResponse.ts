@@ -1,13 +1,13 @@
 /**
  * The response the core produces: the parts of a web `Response` a host writes out. A web `Response` is one
- * (errors and JSON answers are); the upstream client returns a lighter `NodeBodyResponse` of its own, since
+ * (errors and JSON answers are); the upstream client returns a lighter `StagedBodyResponse` of its own, since
  * making a web Response and its body stream costs more than the rest of a small call. Its body becomes a web
  * stream only when read as one, and a host with a Node writable can have it written there directly.
  */
 import type { Writable } from 'node:stream';
 import type { BodyStage } from '../streams/bodyStage';
 import { applyStage } from '../streams/webBody';
-import type { StagedNodeBody } from '../streams/stagedNodeBody';
+import type { StagedBody } from '../streams/stagedBody';
 import { isMediaType } from './mediaType';
 
 export interface ProxyResponse {
@@ -21,13 +21,13 @@ export interface ProxyResponse {
   writeBodyTo?(destination: Writable): Promise<void>;
 }
 
-/** A response whose body is a Node stream (an upstream answer), with stages added in place. */
-export class NodeBodyResponse implements ProxyResponse {
+/** A response whose body is a `StagedBody` (an upstream answer), with stages added in place. */
+export class StagedBodyResponse implements ProxyResponse {
   readonly status: number;
   readonly headers: Headers;
-  readonly #body: StagedNodeBody;
+  readonly #body: StagedBody;
 
-  constructor(status: number, headers: Headers, body: StagedNodeBody) {
+  constructor(status: number, headers: Headers, body: StagedBody) {
     this.status = status;
     this.headers = headers;
     this.#body = body;
@@ -56,15 +56,15 @@ export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 3
 
 /** Whether the response has a body, without making a web stream to find out. */
 export function hasBody(response: ProxyResponse): boolean {
-  return response instanceof NodeBodyResponse || response.body !== null;
+  return response instanceof StagedBodyResponse || response.body !== null;
 }
 
 /**
- * The response with a stage on its body: added in place to a `NodeBodyResponse`, else by `applyStage` in a
+ * The response with a stage on its body: added in place to a `StagedBodyResponse`, else by `applyStage` in a
  * response of the same status and headers. A response without a body is returned as is.
  */
 export function withBodyStage(response: ProxyResponse, stage: BodyStage): ProxyResponse {
-  if (response instanceof NodeBodyResponse && response.addBodyStage(stage)) return response;
+  if (response instanceof StagedBodyResponse && response.addBodyStage(stage)) return response;
   const body = response.body;
   if (body === null) return response;
   return { status: response.status, headers: response.headers, body: applyStage(body, stage) };
@@ -72,7 +72,7 @@ export function withBodyStage(response: ProxyResponse, stage: BodyStage): ProxyR
 
 /** Drops a response's body unread (an attempt that failed over, a HEAD answer), releasing its connection. */
 export async function discardBody(response: ProxyResponse): Promise<void> {
-  if (response instanceof NodeBodyResponse) return response.discardBody();
+  if (response instanceof StagedBodyResponse) return response.discardBody();
   await response.body?.cancel().catch(() => undefined);
 }
 

@@ -1,18 +1,20 @@
 /**
  * The upstream HTTP call and the headers that cross the proxy in each direction.
  *
- * One keep-alive connection pool (undici Agent) is shared by every request of an instance. The call uses
- * undici's `request`, not its `fetch`: fetch keeps a streamed request body in memory until the upload ends
- * (nodejs/undici#4058), while `request` sends it with backpressure, and costs less per call. Network failures
- * become OpenAI-shaped 502/504 errors that name the cause but never the credential.
+ * One keep-alive connection pool (undici Agent) is shared by every request of an instance. The call is dispatched
+ * to it with a handler of the proxy's own (`UpstreamCall`), not made with undici's `fetch`, which keeps a streamed
+ * request body in memory until the upload ends (nodejs/undici#4058), nor its `request`, which makes a Node Readable
+ * for every answer. Network failures become OpenAI-shaped 502/504 errors that name the cause but never the
+ * credential.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, errors, type Dispatcher } from 'undici';
 import { proxyError, ProxyError } from '../errors/catalogue';
 import { HeaderMap } from '../http/headerMap';
-import { StagedNodeBody } from '../streams/stagedNodeBody';
+import { StagedBody, type BodyFeed } from '../streams/stagedBody';
 import type { ClientSignal } from '../http/proxyRequest';
-import { NodeBodyResponse, NULL_BODY_STATUSES, type ProxyResponse } from '../http/proxyResponse';
+import { StagedBodyResponse, NULL_BODY_STATUSES, type ProxyResponse } from '../http/proxyResponse';
 
 export interface UpstreamRequest {
   url: string;
@@ -34,7 +36,7 @@ export interface UpstreamClientOptions {
   bodyTimeoutMs?: number;
 }
 
-/** Answers with a `NodeBodyResponse` (or, for statuses without a body, a web Response); fakes may use either. */
+/** Answers with a `StagedBodyResponse` (or, for statuses without a body, a web Response); fakes may use either. */
 export type UpstreamFetch = (request: UpstreamRequest) => Promise<ProxyResponse>;
 
 /** Hop-by-hop and per-connection headers, never forwarded in either direction (RFC 9110 7.6.1). */
@@ -161,31 +163,141 @@ export function isAbortError(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'AbortError';
 }
 
+/** The origin and the path of an absolute URL the proxy made (`https://host:port` and `/path?query`), without parsing it. */
+function originAndPath(url: string): { origin: string; path: string } {
+  const scheme = url.indexOf('://');
+  const slash = scheme === -1 ? -1 : url.indexOf('/', scheme + 3);
+  if (slash !== -1) return { origin: url.slice(0, slash), path: url.slice(slash) };
+  const parsed = new URL(url);
+  return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+}
+
+/** The error a call ends with when its client went away: an abort, which the proxy logs as 499. */
+function clientWentAway(): Error {
+  return new errors.RequestAbortedError('The client went away.');
+}
+
+/**
+ * One upstream call, as undici's dispatcher drives it: its answer's head settles the call, and its body feeds a
+ * `StagedBody`, paused and resumed as its reader asks. What undici's `request` did, without its Node Readable,
+ * its async resource and its own handler: about a quarter of a bare pass-through's work (README, "Benchmark").
+ */
+class UpstreamCall implements Dispatcher.DispatchHandler, BodyFeed {
+  readonly #request: UpstreamRequest;
+  /** A streamed request body, as the call reads it. */
+  readonly #upload: Readable | undefined;
+  readonly #answer: (response: ProxyResponse) => void;
+  readonly #failure: (error: unknown) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #body: StagedBody | undefined;
+  #answered = false;
+  /** Why the call was stopped before undici gave it a controller to stop it with. */
+  #stopped: Error | undefined;
+  readonly #onClientAbort = (): void => this.#stop(clientWentAway());
+
+  constructor(request: UpstreamRequest, upload: Readable | undefined, answer: (response: ProxyResponse) => void, failure: (error: unknown) => void) {
+    this.#request = request;
+    this.#upload = upload;
+    this.#answer = answer;
+    this.#failure = failure;
+    request.signal?.addEventListener('abort', this.#onClientAbort);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#stopped !== undefined) controller.abort(this.#stopped);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // An informational answer (100 Continue) comes before the real one.
+    if (statusCode < 200 || this.#answered) return;
+    this.#answered = true;
+    const kept = HeaderMap.fromLowerCased(headers, this.#request.keepResponseHeader);
+    if (NULL_BODY_STATUSES.has(statusCode)) {
+      this.#answer(new Response(null, { status: statusCode, headers: kept }));
+      return;
+    }
+    this.#body = new StagedBody(this);
+    this.#answer(new StagedBodyResponse(statusCode, kept, this.#body));
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#body?.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.#request.signal?.removeEventListener('abort', this.#onClientAbort);
+    this.#body?.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  /** The call failed: before its answer came, it fails; after, its body does. */
+  fail(error: unknown): void {
+    this.#request.signal?.removeEventListener('abort', this.#onClientAbort);
+    // An upload the call did not finish reading is stopped with it (undici's `request` did the same).
+    if (this.#upload !== undefined && !this.#upload.destroyed) this.#upload.on('error', () => undefined).destroy();
+    if (this.#body !== undefined) this.#body.fail(error);
+    else if (!this.#answered) {
+      this.#answered = true;
+      this.#failure(error);
+    }
+  }
+
+  pause(): void {
+    this.#controller?.pause();
+  }
+
+  resume(): void {
+    this.#controller?.resume();
+  }
+
+  /** The body's reader went away: the call is stopped, closing its connection. */
+  abort(): void {
+    this.#stop(new errors.RequestAbortedError('The body was not read to its end.'));
+  }
+
+  #stop(reason: Error): void {
+    if (this.#controller === undefined) this.#stopped ??= reason;
+    else this.#controller.abort(reason);
+  }
+}
+
 export function createUpstreamFetch(options: UpstreamClientOptions = {}): UpstreamFetch {
   const dispatcher = new Agent({
     keepAliveTimeout: 30_000,
     headersTimeout: options.headersTimeoutMs ?? 10 * 60_000,
     bodyTimeout: options.bodyTimeoutMs ?? 5 * 60_000,
   });
-  return async (request) => {
-    try {
-      const { statusCode, headers, body } = await undiciRequest(request.url, {
-        method: request.method,
-        headers: request.headers,
-        body: request.body instanceof ReadableStream ? Readable.fromWeb(request.body) : (request.body ?? null),
-        signal: request.signal ?? null,
-        dispatcher,
-        // undefined: the dispatcher's own (undici reads it with `!= null`); not a spread of a maybe, on every call.
-        headersTimeout: request.headersTimeoutMs === undefined ? undefined : Math.max(1, Math.round(request.headersTimeoutMs)),
-      });
-      if (NULL_BODY_STATUSES.has(statusCode)) {
-        body.resume();
-        return new Response(null, { status: statusCode, headers: HeaderMap.fromLowerCased(headers, request.keepResponseHeader) });
+  return (request) =>
+    new Promise<ProxyResponse>((resolve, reject) => {
+      if (request.signal?.aborted === true) {
+        reject(clientWentAway());
+        return;
       }
-      return new NodeBodyResponse(statusCode, HeaderMap.fromLowerCased(headers, request.keepResponseHeader), new StagedNodeBody(body));
-    } catch (error) {
-      if (isAbortError(error)) throw error;
-      throw upstreamFailure(error, new URL(request.url).host);
-    }
-  };
+      const upload = request.body instanceof ReadableStream ? Readable.fromWeb(request.body) : undefined;
+      const call = new UpstreamCall(request, upload, resolve, (error) =>
+        reject(isAbortError(error) && error instanceof Error ? error : upstreamFailure(error, new URL(request.url).host)),
+      );
+      try {
+        const { origin, path } = originAndPath(request.url);
+        dispatcher.dispatch(
+          {
+            origin,
+            path,
+            method: request.method,
+            headers: request.headers,
+            body: upload ?? (request.body as Uint8Array | null | undefined) ?? null,
+            // undefined: the dispatcher's own (undici reads it with `!= null`); not a spread of a maybe, on every call.
+            headersTimeout: request.headersTimeoutMs === undefined ? undefined : Math.max(1, Math.round(request.headersTimeoutMs)),
+          },
+          call,
+        );
+      } catch (error) {
+        // undici tells a call it refuses through its handler; this is for anything it might throw instead.
+        call.fail(error);
+      }
+    });
 }

@@ -132,7 +132,7 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
       const { done, value } = await reader.read();
       if (done) break;
       if (res.destroyed) return;
-      // Not corked, as in StagedNodeBody.writeTo: a corked response stops reporting a full socket from Node 22.
+      // Not corked, as in StagedBody.writeTo: a corked response stops reporting a full socket from Node 22.
       if (!res.write(value)) {
         await new Promise<void>((resolve) => {
           const settle = (): void => {

@@ -46,7 +46,7 @@ export class NodeRequest implements ProxyRequest {
 
   get body(): ReadableStream<Uint8Array> | null {
     if (this.#body === undefined) {
-      this.#body = this.method === 'GET' || this.method === 'HEAD' ? null : readableToWeb(this.#req, { onCancel: 'stop-reading' });
+      this.#body = this.method === 'GET' || this.method === 'HEAD' ? null : readableToWeb(this.#req);
     }
     return this.#body;
   }
