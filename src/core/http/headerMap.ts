@@ -13,30 +13,17 @@ export class HeaderMap implements Headers {
   /** The filter every name passed when the map was made, while no name has been set since. */
   #keptBy: ((name: string) => boolean) | undefined;
 
-  /** From Node's `rawHeaders`: name, value, name, value… */
-  static fromRaw(raw: readonly string[], keep?: (name: string) => boolean): HeaderMap {
-    const headers = new HeaderMap();
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = lowerCase(raw[i] as string);
-      if (keep === undefined || keep(name)) headers.#add(name, raw[i + 1] as string);
-    }
-    return headers;
-  }
-
   /**
-   * From a record whose names are lower case already (undici's parsed headers): a name with several values
-   * (an array) is joined as `append` would.
+   * From raw headers, name, value, name, value…: Node's `rawHeaders` (strings), or an HTTP client's (undici's bytes,
+   * each read as Latin-1, which Node writes back as the same bytes, so a relayed value reaches the client as it
+   * came). Only names that `keep` accepts are kept, and only their values read; the map knows that filter (`keptBy`).
    */
-  static fromLowerCased(record: Readonly<Record<string, string | string[] | undefined>>, keep?: (name: string) => boolean): HeaderMap {
+  static fromRaw(raw: readonly (string | Buffer)[], keep?: (name: string) => boolean): HeaderMap {
     const headers = new HeaderMap();
     headers.#keptBy = keep;
-    for (const name in record) {
-      if (keep !== undefined && !keep(name)) continue;
-      const value = record[name];
-      // A record's names are distinct: each is set, with no look for one there before it.
-      if (Array.isArray(value)) {
-        if (value.length > 0) headers.#map.set(name, value.join(', '));
-      } else if (value !== undefined) headers.#map.set(name, value);
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = lowerCase(text(raw[i] as string | Buffer));
+      if (keep === undefined || keep(name)) headers.#add(name, text(raw[i + 1] as string | Buffer));
     }
     return headers;
   }
@@ -48,7 +35,7 @@ export class HeaderMap implements Headers {
 
   /**
    * Whether every name in the map passed `filter`, known without looking at them: the map was made with that
-   * filter (`fromLowerCased`), and nothing has been set or appended since.
+   * filter (`fromRaw`), and nothing has been set or appended since.
    */
   keptBy(filter: (name: string) => boolean): boolean {
     return this.#keptBy === filter;
@@ -163,6 +150,10 @@ const KNOWN_NAMES: ReadonlyMap<string, string> = new Map(
 /** `content-type` as `Content-Type`, as many clients write it. */
 function capitalised(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`);
+}
+
+function text(raw: string | Buffer): string {
+  return typeof raw === 'string' ? raw : raw.toString('latin1');
 }
 
 function lowerCase(name: string): string {

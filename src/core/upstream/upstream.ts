@@ -7,9 +7,8 @@
  * for every answer. Network failures become OpenAI-shaped 502/504 errors that name the cause but never the
  * credential.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { Agent, errors, type Dispatcher } from 'undici';
+import { Agent, errors } from 'undici';
 import { proxyError, ProxyError } from '../errors/catalogue';
 import { HeaderMap } from '../http/headerMap';
 import { StagedBody, type BodyFeed } from '../streams/stagedBody';
@@ -180,18 +179,25 @@ function clientWentAway(): Error {
 /**
  * One upstream call, as undici's dispatcher drives it: its answer's head settles the call, and its body feeds a
  * `StagedBody`, paused and resumed as its reader asks. What undici's `request` did, without its Node Readable,
- * its async resource and its own handler: about a quarter of a bare pass-through's work (README, "Benchmark").
+ * its async resource and its own handler (about a quarter of a bare pass-through's work: README, "Benchmark").
+ *
+ * A handler in the form undici 7's core calls (`onConnect`, `onHeaders`, `onData`...), which its own `request`
+ * uses: its newer form (`onResponseStart`...) is wrapped into this one for every call, with every header decoded
+ * first, which cost about a tenth of a bare pass-through's work more. undici 8 has only the newer form; moving to
+ * it means rewriting these five methods, and this file's tests say at once if an upgrade breaks them.
  */
-class UpstreamCall implements Dispatcher.DispatchHandler, BodyFeed {
+class UpstreamCall implements BodyFeed {
   readonly #request: UpstreamRequest;
   /** A streamed request body, as the call reads it. */
   readonly #upload: Readable | undefined;
   readonly #answer: (response: ProxyResponse) => void;
   readonly #failure: (error: unknown) => void;
-  #controller: Dispatcher.DispatchController | undefined;
+  #abort: ((reason: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
+  #paused = false;
   #body: StagedBody | undefined;
   #answered = false;
-  /** Why the call was stopped before undici gave it a controller to stop it with. */
+  /** Why the call was stopped before undici gave it the means to stop it. */
   #stopped: Error | undefined;
   readonly #onClientAbort = (): void => this.#stop(clientWentAway());
 
@@ -203,34 +209,39 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodyFeed {
     request.signal?.addEventListener('abort', this.#onClientAbort);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#stopped !== undefined) controller.abort(this.#stopped);
+  onConnect(abort: (reason: Error) => void): void {
+    if (this.#stopped !== undefined) abort(this.#stopped);
+    else this.#abort = abort;
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  /** The answer's status and headers (names and values, one after the other, as bytes); false pauses the body. */
+  onHeaders(statusCode: number, rawHeaders: readonly Buffer[], resume: () => void): boolean {
     // An informational answer (100 Continue) comes before the real one.
-    if (statusCode < 200 || this.#answered) return;
+    if (statusCode < 200 || this.#answered) return true;
     this.#answered = true;
-    const kept = HeaderMap.fromLowerCased(headers, this.#request.keepResponseHeader);
+    this.#resume = resume;
+    const headers = HeaderMap.fromRaw(rawHeaders, this.#request.keepResponseHeader);
     if (NULL_BODY_STATUSES.has(statusCode)) {
-      this.#answer(new Response(null, { status: statusCode, headers: kept }));
-      return;
+      this.#answer(new Response(null, { status: statusCode, headers }));
+      return true;
     }
     this.#body = new StagedBody(this);
-    this.#answer(new StagedBodyResponse(statusCode, kept, this.#body));
+    this.#answer(new StagedBodyResponse(statusCode, headers, this.#body));
+    return !this.#paused;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  /** A chunk of the body; false pauses the call until `resume`. */
+  onData(chunk: Buffer): boolean {
     this.#body?.push(chunk);
+    return !this.#paused;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#request.signal?.removeEventListener('abort', this.#onClientAbort);
     this.#body?.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     this.fail(error);
   }
 
@@ -247,11 +258,13 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodyFeed {
   }
 
   pause(): void {
-    this.#controller?.pause();
+    this.#paused = true;
   }
 
   resume(): void {
-    this.#controller?.resume();
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resume?.();
   }
 
   /** The body's reader went away: the call is stopped, closing its connection. */
@@ -260,8 +273,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodyFeed {
   }
 
   #stop(reason: Error): void {
-    if (this.#controller === undefined) this.#stopped ??= reason;
-    else this.#controller.abort(reason);
+    if (this.#abort === undefined) this.#stopped ??= reason;
+    else this.#abort(reason);
   }
 }
 
