@@ -302,7 +302,7 @@ export function createUpstreamFetch(options: UpstreamClientOptions = {}): Upstre
             path,
             method: request.method,
             headers: request.headers,
-            body: upload ?? (request.body as Uint8Array | null | undefined) ?? null,
+            body: request.body instanceof ReadableStream ? upload : (request.body ?? null),
             // undefined: the dispatcher's own (undici reads it with `!= null`); not a spread of a maybe, on every call.
             headersTimeout: request.headersTimeoutMs === undefined ? undefined : Math.max(1, Math.round(request.headersTimeoutMs)),
           },
