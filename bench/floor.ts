@@ -25,7 +25,6 @@ const server = createServer((req, res) => {
     let status = 502;
     let type = 'application/json';
     let streaming = false;
-    let paused = false;
     let abort: ((reason: Error) => void) | undefined;
     // undici 7's own form of a handler (its `request` uses it too); its newer form is wrapped into this one on every
     // call, with every header decoded, which costs the floor about 15% more (src/core/upstream/upstream.ts).
@@ -43,20 +42,18 @@ const server = createServer((req, res) => {
         if (!type.startsWith('text/event-stream')) return true;
         streaming = true;
         res.writeHead(statusCode, { 'content-type': type });
-        res.on('drain', () => {
-          paused = false;
-          resume();
-        });
+        res.on('drain', resume);
         // A client that leaves a stream stops its upstream call.
         res.on('close', () => {
           if (!res.writableFinished) abort?.(new Error('The client went away.'));
         });
         return true;
       },
+      // false pauses the upstream read until the client drains.
       onData(chunk) {
-        if (!streaming) parts.push(chunk);
-        else if (!res.write(chunk)) paused = true;
-        return !paused;
+        if (streaming) return res.write(chunk);
+        parts.push(chunk);
+        return true;
       },
       onComplete() {
         if (streaming) {
